@@ -1,0 +1,325 @@
+"""Networks of queues: tiers of a web service, open (Jackson) and closed (MVA).
+
+* :class:`OpenNetwork` — requests arrive from outside at rate :math:`\\lambda`
+  and visit stations (load balancer, web tier, cache, database...) according
+  to visit ratios or a routing matrix.  Each station is an M/M/c queue; by
+  Jackson's theorem the stations behave as independent M/M/c queues fed at
+  :math:`\\lambda_k = \\lambda V_k`, so per-station and end-to-end mean
+  response times are exact.
+* :func:`mva` — a closed network of :math:`N` users who think for :math:`Z`
+  seconds between requests; exact Mean Value Analysis gives throughput and
+  response time for every :math:`N`, with the asymptotic bounds and the knee
+  :math:`N^*` where the bottleneck saturates.
+
+Units: rates in requests per second, times and demands in seconds.
+
+References
+----------
+J. R. Jackson, *Jobshop-like queueing systems*, Management Science 10 (1963).
+M. Reiser and S. S. Lavenberg, *Mean-value analysis of closed multichain
+queueing networks*, J. ACM 27 (1980).  E. D. Lazowska, J. Zahorjan, G. S.
+Graham and K. C. Sevcik, *Quantitative System Performance*, Prentice-Hall,
+1984, ch. 5-6 (bounds, MVA).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ._validation import check_integer, check_nonnegative, check_positive, check_probability
+from .queueing import MMc
+
+__all__ = ["Station", "OpenNetwork", "MVAResult", "mva"]
+
+
+@dataclass(frozen=True)
+class Station:
+    """A tier: ``servers`` identical servers, each completing ``service_rate`` requests per second."""
+
+    name: str
+    servers: int
+    service_rate: float
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
+        object.__setattr__(self, "servers", check_integer(self.servers, f"{self.name}.servers", minimum=1))
+        object.__setattr__(self, "service_rate", check_positive(self.service_rate, f"{self.name}.service_rate"))
+
+
+def _as_station(s, i: int) -> Station:
+    if isinstance(s, Station):
+        return s
+    try:
+        name, servers, rate = s
+    except (TypeError, ValueError):
+        raise ValueError(f"stations[{i}] must be a Station or (name, servers, service_rate), got {s!r}") from None
+    return Station(str(name), servers, rate)
+
+
+class OpenNetwork:
+    """An open Jackson network of M/M/c stations.
+
+    Parameters
+    ----------
+    arrival_rate : float or 1-D array
+        External arrival rate :math:`\\lambda`, requests per second (> 0).  An
+        array gives a sweep: per-station results then have shape ``(len(arrival_rate), K)``.
+    stations : sequence of Station or (name, servers, service_rate)
+        The :math:`K` stations.
+    visits : array of K floats, optional
+        Mean visits :math:`V_k \\ge 0` of one request to each station
+        (0.3 for a database behind a 70 % cache hit rate).
+    routing : K x K array, optional
+        :math:`P_{jk}`, probability that a request leaving station :math:`j`
+        goes to :math:`k`; the rest of row :math:`j` leaves the system.  The
+        visit ratios solve :math:`V = e + V P` (traffic equations).
+    entry : array of K floats, optional
+        Where external requests enter (:math:`e`, sums to 1); default station 0.
+
+    Notes
+    -----
+    Exactly one of ``visits`` and ``routing`` is given.  With
+    :math:`\\lambda_k = \\lambda V_k`, :math:`T_k` the M/M/c response time of
+    station :math:`k` per visit,
+
+    .. math:: R = \\sum_k V_k T_k, \\qquad
+              \\lambda_{max} = \\min_k \\frac{c_k \\mu_k}{V_k},
+
+    and the bottleneck is the station with the largest :math:`V_k/(c_k\\mu_k)`.
+    Overloaded stations give ``inf`` responses (``stable`` False), never errors.
+
+    References
+    ----------
+    Jackson (1963); Harchol-Balter (2013), ch. 18; Lazowska et al. (1984), ch. 3.
+    """
+
+    def __init__(self, arrival_rate, stations, *, visits=None, routing=None, entry=None):
+        self.arrival_rate = check_positive(arrival_rate, "arrival_rate")
+        self.stations = tuple(_as_station(s, i) for i, s in enumerate(stations))
+        k = len(self.stations)
+        if k == 0:
+            raise ValueError("stations must hold at least one station, got none")
+        if (visits is None) == (routing is None):
+            raise ValueError("give exactly one of visits and routing")
+        if visits is not None:
+            v = np.atleast_1d(check_nonnegative(visits, "visits")).astype(float)
+            if v.shape != (k,):
+                raise ValueError(f"visits must have one entry per station ({k}), got shape {v.shape}")
+        else:
+            p = np.asarray(check_probability(routing, "routing"), dtype=float)
+            if p.shape != (k, k):
+                raise ValueError(f"routing must be {k} x {k}, got shape {p.shape}")
+            if (p.sum(axis=1) > 1 + 1e-12).any():
+                raise ValueError(f"routing rows must sum to at most 1, got sums {p.sum(axis=1)}")
+            if entry is None:
+                e = np.zeros(k)
+                e[0] = 1.0
+            else:
+                e = np.atleast_1d(check_probability(entry, "entry")).astype(float)
+                if e.shape != (k,) or not np.isclose(e.sum(), 1.0):
+                    raise ValueError(f"entry must hold {k} probabilities summing to 1, got {entry!r}")
+            a = np.eye(k) - p.T
+            try:
+                v = np.linalg.solve(a, e)
+            except np.linalg.LinAlgError:
+                raise ValueError("routing never lets requests leave (I - P is singular)") from None
+            if (v < -1e-9).any() or not np.isfinite(v).all() or np.linalg.cond(a) > 1e12:
+                raise ValueError("routing never lets requests leave (I - P is singular)")
+            v = np.maximum(v, 0.0)
+            self.routing = p
+        if not (v > 0).any():
+            raise ValueError("visits must send requests to at least one station")
+        self.visits = v
+        self._servers = np.array([s.servers for s in self.stations], dtype=np.int64)
+        self._mu = np.array([s.service_rate for s in self.stations], dtype=float)
+
+    # -- per-station ----------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.stations]
+
+    @property
+    def station_arrival_rates(self) -> np.ndarray:
+        """:math:`\\lambda_k = \\lambda V_k`, requests per second at each station."""
+        return np.multiply.outer(np.asarray(self.arrival_rate), self.visits)
+
+    @property
+    def utilization(self) -> np.ndarray:
+        """:math:`\\rho_k = \\lambda V_k/(c_k \\mu_k)`; >= 1 means station k is overloaded."""
+        return self.station_arrival_rates / (self._servers * self._mu)
+
+    @property
+    def stable(self):
+        """True where every station has :math:`\\rho_k < 1`."""
+        s = (self.utilization < 1.0).all(axis=-1)
+        return bool(s) if np.ndim(s) == 0 else s
+
+    @property
+    def station_response(self) -> np.ndarray:
+        """Mean M/M/c response time per visit :math:`T_k`, seconds (``1/mu`` at unvisited stations)."""
+        lam = self.station_arrival_rates
+        out = np.broadcast_to(1.0 / self._mu, lam.shape).copy()
+        used = lam > 0
+        lam_b, mu_b, c_b = np.broadcast_arrays(lam, self._mu, self._servers)
+        out[used] = np.asarray(MMc(lam_b[used], mu_b[used], c_b[used]).mean_response)
+        return out
+
+    @property
+    def station_residence(self) -> np.ndarray:
+        """:math:`V_k T_k`: seconds one request spends at station k over all its visits."""
+        return self.visits * self.station_response
+
+    # -- end to end -------------------------------------------------------------
+    @property
+    def mean_response(self):
+        """End-to-end mean response time :math:`R = \\sum_k V_k T_k`, seconds."""
+        r = self.station_residence.sum(axis=-1)
+        return float(r) if np.ndim(r) == 0 else r
+
+    @property
+    def mean_in_system(self):
+        """Requests in the whole network, :math:`\\lambda R` (Little's law)."""
+        return self.arrival_rate * self.mean_response
+
+    @property
+    def bottleneck(self) -> str:
+        """Name of the station with the largest demand per server :math:`V_k/(c_k\\mu_k)`."""
+        return self.stations[int(np.argmax(self.visits / (self._servers * self._mu)))].name
+
+    @property
+    def max_throughput(self) -> float:
+        """:math:`\\min_k c_k\\mu_k/V_k`: the external rate at which the bottleneck saturates."""
+        used = self.visits > 0
+        return float(np.min(self._servers[used] * self._mu[used] / self.visits[used]))
+
+    def summary(self) -> pd.DataFrame:
+        """One row per station: servers, service rate, visits, arrival rate, utilization, response, residence."""
+        if np.ndim(self.arrival_rate) != 0:
+            raise ValueError("summary() needs a scalar arrival_rate")
+        return pd.DataFrame({
+            "servers": self._servers, "service_rate": self._mu, "visits": self.visits,
+            "arrival_rate": self.station_arrival_rates, "utilization": self.utilization,
+            "response_per_visit": self.station_response, "residence": self.station_residence,
+        }, index=pd.Index(self.names, name="station"))
+
+    def __repr__(self) -> str:
+        return f"OpenNetwork(arrival_rate={self.arrival_rate!r}, stations={list(self.stations)!r}, visits={self.visits.tolist()!r})"
+
+
+@dataclass(frozen=True)
+class MVAResult:
+    """Exact MVA of a closed network, for 1..N users (index ``n - 1``).
+
+    Attributes
+    ----------
+    users : array of int
+        1, 2, ..., N.
+    throughput : array
+        :math:`X(n)`, requests per second.
+    response : array
+        :math:`R(n)`, seconds (think time excluded).
+    queue_lengths, utilization, residence : arrays of shape (N, K)
+        Mean requests at each station, its utilization :math:`X D_k`, and
+        seconds per request spent there.
+    demands : array of K floats
+        :math:`D_k`, seconds.
+    think_time : float
+        :math:`Z`, seconds.
+    """
+
+    users: np.ndarray
+    throughput: np.ndarray
+    response: np.ndarray
+    queue_lengths: np.ndarray
+    utilization: np.ndarray
+    residence: np.ndarray
+    demands: np.ndarray
+    think_time: float
+
+    @property
+    def total_demand(self) -> float:
+        """:math:`D = \\sum_k D_k`: response time of a lone user."""
+        return float(self.demands.sum())
+
+    @property
+    def max_throughput(self) -> float:
+        """:math:`1/D_{max}`: the bottleneck's capacity."""
+        return float(1.0 / self.demands.max())
+
+    @property
+    def bottleneck(self) -> int:
+        """Index of the station with the largest demand."""
+        return int(np.argmax(self.demands))
+
+    @property
+    def knee(self) -> float:
+        """:math:`N^* = (D + Z)/D_{max}`, where the two asymptotes cross."""
+        return (self.total_demand + self.think_time) / float(self.demands.max())
+
+    @property
+    def throughput_bound(self) -> np.ndarray:
+        """Asymptotic upper bound :math:`\\min(n/(D + Z), 1/D_{max})`."""
+        return np.minimum(self.users / (self.total_demand + self.think_time), self.max_throughput)
+
+    @property
+    def response_bound(self) -> np.ndarray:
+        """Asymptotic lower bound :math:`\\max(D, n D_{max} - Z)`."""
+        return np.maximum(self.total_demand, self.users * float(self.demands.max()) - self.think_time)
+
+
+def mva(demands, think_time: float, users: int) -> MVAResult:
+    """Exact Mean Value Analysis of a closed product-form network.
+
+    :math:`N` users alternate between thinking (a delay of mean :math:`Z`) and
+    one request that needs :math:`D_k` seconds of service at each of
+    :math:`K` single-server FCFS stations (:math:`D_k = V_k S_k`).  For
+    :math:`n = 1..N`:
+
+    .. math::
+        R_k(n) = D_k\\,[1 + Q_k(n-1)], \\quad
+        X(n) = \\frac{n}{Z + \\sum_k R_k(n)}, \\quad
+        Q_k(n) = X(n)\\,R_k(n)
+
+    (the arrival theorem: an arriving user sees the network with one user
+    fewer in equilibrium).  Exact for exponential FCFS stations (and for any
+    service distribution under processor sharing), :math:`O(NK)`.
+
+    Parameters
+    ----------
+    demands : array of float
+        Service demand per request at each station, seconds (> 0).
+    think_time : float
+        Mean think time :math:`Z`, seconds (>= 0).
+    users : int
+        Largest population :math:`N \\ge 1`; results are for every n up to it.
+
+    Returns
+    -------
+    MVAResult
+
+    References
+    ----------
+    Reiser and Lavenberg (1980); Lazowska et al. (1984), §6.3.
+    """
+    d = np.atleast_1d(check_positive(demands, "demands")).astype(float)
+    if d.ndim != 1:
+        raise ValueError(f"demands must be 1-D, got shape {d.shape}")
+    z = check_nonnegative(think_time, "think_time")
+    n_max = check_integer(users, "users", minimum=1)
+    x = np.empty(n_max)
+    r = np.empty(n_max)
+    q_all = np.empty((n_max, len(d)))
+    res = np.empty((n_max, len(d)))
+    q = np.zeros(len(d))
+    for n in range(1, n_max + 1):
+        rk = d * (1.0 + q)
+        rt = rk.sum()
+        xn = n / (z + rt)
+        q = xn * rk
+        x[n - 1], r[n - 1] = xn, rt
+        q_all[n - 1], res[n - 1] = q, rk
+    return MVAResult(np.arange(1, n_max + 1), x, r, q_all, x[:, None] * d, res, d, float(z))

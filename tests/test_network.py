@@ -1,0 +1,141 @@
+"""Open Jackson networks and exact MVA against hand computation, product form and the simulator."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scaling_lab.network import OpenNetwork, Station, mva
+from scaling_lab.queueing import MMc
+from scaling_lab.simulation import batch_means_ci, fcfs_start_times, simulate_closed_network
+
+
+# -- MVA ----------------------------------------------------------------------------
+def test_mva_two_stations_by_hand():
+    # D = (0.2, 0.1) s, Z = 1 s.  n=1: R = 0.3, X = 1/1.3.  n=2: Q = (2/13, 1/13),
+    # R1 = 0.2*15/13 = 3/13, R2 = 0.1*14/13 = 1.4/13, R = 4.4/13 = 22/65, X = 2/(1 + 22/65) = 130/87.
+    res = mva([0.2, 0.1], 1.0, 2)
+    assert res.response[0] == pytest.approx(0.3)
+    assert res.throughput[0] == pytest.approx(1 / 1.3)
+    np.testing.assert_allclose(res.queue_lengths[0], [2 / 13, 1 / 13])
+    assert res.response[1] == pytest.approx(22 / 65)
+    assert res.throughput[1] == pytest.approx(130 / 87)
+    assert res.knee == pytest.approx(1.3 / 0.2)
+
+
+def _product_form_throughput(demands, think, n):
+    """X(N) = G(N-1)/G(N) with G(N) = sum over states of Z^n0/n0! prod D_k^n_k (brute force)."""
+    def g(total):
+        out = 0.0
+        for counts in itertools.product(range(total + 1), repeat=len(demands)):
+            rest = total - sum(counts)
+            if rest >= 0:
+                out += think**rest / math.factorial(rest) * np.prod(np.power(demands, counts))
+        return out
+    return g(n - 1) / g(n)
+
+
+@pytest.mark.parametrize("demands,think", [([0.05, 0.03, 0.02], 0.5), ([0.4, 0.4], 0.0), ([0.1], 2.0)])
+def test_mva_matches_product_form_normalizing_constant(demands, think):
+    res = mva(demands, think, 8)
+    for n in (1, 4, 8):
+        assert res.throughput[n - 1] == pytest.approx(_product_form_throughput(np.array(demands), think, n), rel=1e-12)
+
+
+@pytest.mark.parametrize("users", [3, 12, 40])
+def test_mva_matches_closed_network_simulation(users):
+    demands, think = [0.05, 0.03], 0.5
+    res = mva(demands, think, users)
+    sim = simulate_closed_network(demands, think, users, n_cycles=200_000, seed=users)
+    # six estimates are checked in this test family: use the 99 % interval (t_.995 / t_.975 ~ 1.35 at 29 d.o.f.)
+    assert abs(sim.throughput - res.throughput[-1]) <= 1.35 * sim.throughput_ci
+    assert abs(sim.mean_response - res.response[-1]) <= 1.35 * sim.mean_response_ci
+
+
+@settings(max_examples=50, deadline=None)
+@given(demands=st.lists(st.floats(1e-3, 10.0), min_size=1, max_size=5),
+       think=st.floats(0.0, 100.0), users=st.integers(1, 200))
+def test_mva_respects_bounds_and_littles_law(demands, think, users):
+    res = mva(demands, think, users)
+    assert (res.throughput <= res.throughput_bound * (1 + 1e-9)).all()
+    assert (res.response >= res.response_bound * (1 - 1e-9)).all()
+    assert (np.diff(res.throughput) >= -1e-12).all()  # more users never lowers throughput
+    np.testing.assert_allclose(res.queue_lengths.sum(axis=1) + res.throughput * think, res.users, rtol=1e-9)
+    assert (res.utilization <= 1 + 1e-9).all()
+
+
+# -- open networks -------------------------------------------------------------------
+def _simulate_web_db(lam, web_servers, mu_web, mu_db, p_db, n, seed):
+    """Web tier (M/M/c), then with probability p_db the database (M/M/1); end-to-end response."""
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(1 / lam, n))
+    s_web = rng.exponential(1 / mu_web, n)
+    start, _ = fcfs_start_times(arrivals, s_web, web_servers)
+    done_web = start + s_web
+    to_db = rng.random(n) < p_db
+    idx = np.flatnonzero(to_db)
+    order = idx[np.argsort(done_web[idx], kind="stable")]
+    s_db = rng.exponential(1 / mu_db, len(order))
+    db_start, _ = fcfs_start_times(done_web[order], s_db, 1)
+    response = done_web - arrivals
+    response[order] += db_start + s_db - done_web[order]
+    skip = n // 10
+    return batch_means_ci(response[skip:], 30)
+
+
+@pytest.mark.parametrize("p_db", [1.0, 0.3])
+def test_jackson_tandem_web_db_matches_simulation(p_db):
+    lam = 40.0
+    net = OpenNetwork(lam, [("web", 4, 12.0), ("db", 1, 50.0 if p_db == 1 else 15.0)], visits=[1.0, p_db])
+    mean, half = _simulate_web_db(lam, 4, 12.0, net.stations[1].service_rate, p_db, 600_000, seed=21)
+    assert abs(mean - net.mean_response) <= half
+    expected = MMc(lam, 12.0, 4).mean_response + p_db * MMc(lam * p_db, net.stations[1].service_rate, 1).mean_response
+    assert net.mean_response == pytest.approx(expected)
+
+
+def test_routing_matrix_gives_visit_ratios():
+    # lb -> web; web -> cache; cache misses (40 %) -> db; db -> web with prob 0.1 (a retry loop)
+    p = np.zeros((4, 4))
+    p[0, 1] = 1.0
+    p[1, 2] = 1.0
+    p[2, 3] = 0.4
+    p[3, 1] = 0.1
+    stations = [Station("lb", 1, 1000.0), Station("web", 8, 20.0), Station("cache", 2, 500.0), Station("db", 1, 50.0)]
+    net = OpenNetwork(100.0, stations, routing=p)
+    v_web = 1 / (1 - 0.4 * 0.1)
+    np.testing.assert_allclose(net.visits, [1.0, v_web, v_web, 0.4 * v_web])
+    assert net.bottleneck == "db"
+    assert net.max_throughput == pytest.approx(50.0 / (0.4 * v_web))
+    assert net.stable
+    assert net.summary().loc["db", "utilization"] == pytest.approx(100 * 0.4 * v_web / 50)
+
+
+def test_overload_is_inf_not_error_and_sweeps_broadcast():
+    net = OpenNetwork(np.array([10.0, 50.0, 80.0]), [("web", 2, 30.0), ("db", 1, 60.0)], visits=[1, 1])
+    assert net.max_throughput == pytest.approx(60.0)
+    r = net.mean_response
+    assert r.shape == (3,) and np.isfinite(r[:2]).all() and np.isinf(r[2])
+    assert list(net.stable) == [True, True, False]
+    assert (np.diff(r[:2]) > 0).all()
+
+
+@pytest.mark.parametrize("call", [
+    lambda: OpenNetwork(-1.0, [("a", 1, 1.0)], visits=[1.0]),
+    lambda: OpenNetwork(1.0, [("a", 0, 1.0)], visits=[1.0]),
+    lambda: OpenNetwork(1.0, [("a", 1, 1.0)]),
+    lambda: OpenNetwork(1.0, [("a", 1, 1.0)], visits=[1.0], routing=[[0.0]]),
+    lambda: OpenNetwork(1.0, [("a", 1, 1.0)], visits=[1.0, 2.0]),
+    lambda: OpenNetwork(1.0, [("a", 1, 1.0)], visits=[-1.0]),
+    lambda: OpenNetwork(1.0, [("a", 1, 1.0), ("b", 1, 1.0)], routing=[[0, 1], [1, 0]]),
+    lambda: OpenNetwork(1.0, [("a", 1, 1.0), ("b", 1, 1.0)], routing=[[0.7, 0.7], [0, 0]]),
+    lambda: OpenNetwork(1.0, [], visits=[]),
+    lambda: mva([0.1, -0.2], 1.0, 3),
+    lambda: mva([0.1], -1.0, 3),
+    lambda: mva([0.1], 1.0, 0),
+])
+def test_bad_input_raises(call):
+    with pytest.raises(ValueError):
+        call()
