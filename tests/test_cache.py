@@ -1,0 +1,237 @@
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import special
+
+from scaling_lab import cache
+from scaling_lab.queueing import MMc
+
+
+# --- popularity ---------------------------------------------------------------
+def test_zipf_alpha_one_ten_million_matches_harmonic_number():
+    n = 10**7
+    p = cache.zipf_popularity(n, 1.0)
+    h_n = special.digamma(n + 1) + np.euler_gamma  # H_n, independent of the summation
+    assert p[0] == pytest.approx(1.0 / h_n, rel=1e-12)
+    assert p.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.all(np.diff(p) <= 0)
+
+
+@pytest.mark.parametrize("alpha", [1.0001, 1.5])
+def test_zipf_normalizer_matches_hurwitz_zeta(alpha):
+    n = 10**6
+    p = cache.zipf_popularity(n, alpha)
+    norm = special.zeta(alpha, 1) - special.zeta(alpha, n + 1)
+    assert p[0] == pytest.approx(1.0 / norm, rel=1e-9)
+
+
+def test_zipf_zero_is_uniform_and_negative_alpha_rejected():
+    assert np.allclose(cache.zipf_popularity(7, 0.0), 1 / 7)
+    with pytest.raises(ValueError, match="alpha"):
+        cache.zipf_popularity(10, -0.1)
+
+
+def test_empirical_popularity_from_trace_and_counts():
+    p = cache.popularity_from_trace([3, 3, 1, 3, 1, 7])
+    assert np.allclose(p, [3 / 6, 2 / 6, 1 / 6])
+    assert np.allclose(cache.popularity_from_counts([0, 2, 6]), [0.75, 0.25])
+    with pytest.raises(ValueError):
+        cache.popularity_from_counts([0, 0])
+
+
+# --- Che's approximation --------------------------------------------------------
+def test_che_published_check():
+    # Icarus' test of Che's approximation: alpha = 0.8, n = 100, C = 40 gives T ~ 72.2
+    # and LRU hit ratio ~ 0.64.  Solving the equation gives T = 72.21 and h = 0.6454.
+    p = cache.zipf_popularity(100, 0.8)
+    assert cache.characteristic_time(p, 40) == pytest.approx(72.2, abs=0.05)
+    assert cache.hit_ratio(p, 40, "lru") == pytest.approx(0.645, abs=0.001)
+
+
+def test_characteristic_time_solves_its_equation_at_extremes():
+    p = cache.zipf_popularity(10**6, 1.0)
+    for c in [1, 1000, 999_999]:
+        t = cache.characteristic_time(p, c)
+        assert np.sum(-np.expm1(-p * t)) == pytest.approx(c, rel=1e-9)
+        t = cache.characteristic_time(p, c, "fifo")
+        assert np.sum(p * t / (1 + p * t)) == pytest.approx(c, rel=1e-9)
+
+
+@pytest.mark.parametrize("policy", cache.POLICIES)
+def test_analytic_hit_ratio_matches_exact_simulation(policy):
+    # Che / Fricker-Robert-Roberts are approximations; for n = 1000 they are within ~1 %.
+    p = cache.zipf_popularity(1000, 0.8)
+    trace = cache.irm_trace(p, 400_000, seed=11)
+    for c in [50, 200]:
+        sim = cache.simulate_hit_ratio(policy, c, trace=trace, warmup_fraction=0.25, seed=5)
+        assert sim == pytest.approx(cache.hit_ratio(p, c, policy), abs=0.01)
+
+
+def test_policy_ordering_and_full_cache():
+    p = cache.zipf_popularity(500, 0.9)
+    sizes = np.array([5, 50, 250])
+    lfu, lru, fifo = (cache.hit_ratio(p, sizes, pol) for pol in ("lfu", "lru", "fifo"))
+    assert np.all(lfu > lru) and np.all(lru > fifo)
+    assert np.all(np.diff(lru) > 0)
+    assert cache.hit_ratio(p, 500, "lru") == 1.0
+    assert cache.hit_ratio(p, 500, "random") == 1.0
+
+
+def test_cache_larger_than_catalogue_is_rejected():
+    p = cache.zipf_popularity(10, 0.8)
+    with pytest.raises(ValueError, match="cache_size"):
+        cache.hit_ratio(p, 11)
+    with pytest.raises(ValueError, match="cache_size"):
+        cache.simulate_hit_ratio("fifo", 4, trace=[0, 1, 2, 1])
+    with pytest.raises(ValueError, match="policy"):
+        cache.hit_ratio(p, 3, "mru")
+
+
+# --- exact simulation -----------------------------------------------------------
+def _brute_stack_distances(trace):
+    out = []
+    for i, x in enumerate(trace):
+        js = [j for j in range(i) if trace[j] == x]
+        out.append(-1 if not js else len(set(trace[js[-1] + 1:i])))
+    return np.array(out)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=120))
+def test_stack_distances_match_brute_force(trace):
+    ref = _brute_stack_distances(trace)
+    assert np.array_equal(cache.stack_distances(trace, compiled=True), ref)
+    assert np.array_equal(cache.stack_distances(trace, compiled=False), ref)
+
+
+def _lru_hits(trace, c):
+    od, hits = OrderedDict(), 0
+    for x in trace:
+        if x in od:
+            hits += 1
+            od.move_to_end(x)
+        else:
+            od[x] = True
+            if len(od) > c:
+                od.popitem(last=False)
+    return hits
+
+
+def _fifo_hits(trace, c):
+    od, hits = OrderedDict(), 0
+    for x in trace:
+        if x in od:
+            hits += 1
+        else:
+            od[x] = True
+            if len(od) > c:
+                od.popitem(last=False)
+    return hits
+
+
+def _perfect_lfu_hits(trace, c):
+    counts, last, cached, hits = {}, {}, [], 0
+    for i, x in enumerate(trace):
+        counts[x] = counts.get(x, 0) + 1
+        last[x] = i
+        if x in cached:
+            hits += 1
+        elif len(cached) < c:
+            cached.append(x)
+        else:
+            victim = min(cached, key=lambda y: (counts[y], last[y]))
+            if counts[x] > counts[victim]:
+                cached[cached.index(victim)] = x
+    return hits
+
+
+def test_lru_curve_and_policies_match_reference_implementations():
+    rng = np.random.default_rng(3)
+    trace = cache.irm_trace(cache.zipf_popularity(60, 0.7), 3000, seed=rng)
+    curve = cache.lru_hit_ratio_curve(trace)
+    assert curve[0] == 0 and np.all(np.diff(curve) >= 0)
+    for c in [1, 7, 30, 60]:
+        assert curve[c] == pytest.approx(_lru_hits(trace, c) / len(trace), abs=1e-15)
+        assert cache.simulate_hit_ratio("fifo", c, trace=trace) == pytest.approx(
+            _fifo_hits(trace, c) / len(trace), abs=1e-15)
+    for c in [1, 5, 20]:
+        assert cache.simulate_hit_ratio("lfu", c, trace=trace) == pytest.approx(
+            _perfect_lfu_hits(trace, c) / len(trace), abs=1e-15)
+
+
+def test_random_policy_is_seeded():
+    trace = cache.irm_trace(cache.zipf_popularity(200, 0.8), 20_000, seed=1)
+    a = cache.simulate_hit_ratio("random", 20, trace=trace, seed=4)
+    assert a == cache.simulate_hit_ratio("random", 20, trace=trace, seed=4)
+    assert a != cache.simulate_hit_ratio("random", 20, trace=trace, seed=5)
+
+
+def test_simulate_from_popularity_is_seeded():
+    p = cache.zipf_popularity(100, 0.8)
+    a = cache.simulate_hit_ratio("lru", 40, popularity=p, n_requests=50_000, seed=2)
+    assert a == cache.simulate_hit_ratio("lru", 40, popularity=p, n_requests=50_000, seed=2)
+    with pytest.raises(ValueError):
+        cache.simulate_hit_ratio("lru", 40, popularity=p)
+
+
+# --- TTL caches ---------------------------------------------------------------
+def _simulate_ttl(lam, ttl, mu, reset, seed, n=200_000):
+    rng = np.random.default_rng(seed)
+    req = np.cumsum(rng.exponential(1 / lam, n))
+    upd = np.cumsum(rng.exponential(1 / mu, int(req[-1] * mu * 1.2) + 100))
+    expiry, fetched, hits, stale = -1.0, 0.0, 0, 0
+    for t in req:
+        if t < expiry:
+            hits += 1
+            # stale if some update happened in (fetched, t]
+            k = np.searchsorted(upd, fetched, side="right")
+            stale += k < len(upd) and upd[k] <= t
+            if reset:
+                expiry = t + ttl
+        else:
+            fetched, expiry = t, t + ttl
+    return hits / n, stale / hits
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_ttl_hit_and_stale_probability_match_simulation(reset):
+    lam, ttl, mu = 2.0, 1.5, 0.4
+    h, s = _simulate_ttl(lam, ttl, mu, reset, seed=8, n=60_000)
+    assert h == pytest.approx(cache.ttl_hit_ratio(lam, ttl, reset_on_hit=reset), abs=0.006)
+    assert s == pytest.approx(cache.ttl_stale_hit_probability(lam, ttl, mu, reset_on_hit=reset), abs=0.008)
+
+
+def test_ttl_limits():
+    assert cache.ttl_hit_ratio(5.0, 0.0) == 0.0
+    assert cache.ttl_stale_hit_probability(1.0, 2.0, 0.0) == 0.0
+    assert cache.ttl_stale_hit_probability(1.0, 2.0, 0.0, reset_on_hit=True) == pytest.approx(0.0, abs=1e-12)
+    # a tiny update rate: stale probability ~ mu T / 2 without reset
+    assert cache.ttl_stale_hit_probability(1.0, 2.0, 1e-9) == pytest.approx(1e-9, rel=1e-6)
+
+
+# --- consequences ---------------------------------------------------------------
+def test_backend_rate_and_latency():
+    assert cache.backend_rate(1000.0, 0.9) == pytest.approx(100.0)
+    assert cache.mean_latency(0.9, 0.001, 0.05) == pytest.approx(0.9 * 0.001 + 0.1 * 0.05)
+    got = cache.backend_mean_latency(1000.0, 0.8, cache_latency_s=0.001,
+                                     backend_service_rate_per_s=50.0, backend_servers=5)
+    assert got == pytest.approx(0.001 + 0.2 * MMc(200.0, 50.0, 5).mean_response)
+    assert cache.backend_mean_latency(1000.0, 0.5, cache_latency_s=0.001,
+                                      backend_service_rate_per_s=50.0, backend_servers=5) == np.inf
+    curve = cache.backend_mean_latency(1000.0, np.linspace(0.8, 1.0, 5), cache_latency_s=0.001,
+                                       backend_service_rate_per_s=50.0, backend_servers=5)
+    assert np.all(np.diff(curve) < 0) and curve[-1] == pytest.approx(0.001)
+
+
+def test_cache_failure_headroom():
+    f = cache.cache_failure(10_000.0, 0.95, 100.0)
+    assert f.load_multiplier == pytest.approx(20.0)
+    assert f.backend_rate_cold == 10_000.0
+    assert f.servers_normal == 6 and f.servers_cold == 101
+    assert f.utilization_cold_with_normal_servers > 1
+    assert f.headroom_servers == 95
+    with pytest.raises(ValueError, match="hit_ratio"):
+        cache.cache_failure(10.0, 1.0, 1.0)
