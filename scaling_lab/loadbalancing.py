@@ -64,8 +64,8 @@ def mean_field_tail(load, choices: int, i):
     i = np.asarray(check_integer(i, "i", minimum=0), dtype=float)
     if np.any(lam >= 1):
         raise ValueError(f"load must be in [0, 1) for a stationary tail, got {load!r}")
-    expo = i if d == 1 else np.expm1(i * np.log(d)) / (d - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        expo = i if d == 1 else np.expm1(i * np.log(d)) / (d - 1)
         out = np.where(expo == 0, 1.0, np.exp(expo * np.log(np.where(lam > 0, lam, 1.0))))
         out = np.where((lam == 0) & (expo > 0), 0.0, out)
     return float(out) if out.ndim == 0 else out
