@@ -1,0 +1,241 @@
+"""Database replication: read scaling, replication lag, and what an async failover loses.
+
+A primary takes every write; :math:`r` replicas each apply the primary's write
+stream and serve reads.  Read replicas multiply read capacity but not write
+capacity, and every replica still pays for every write, so the gain
+saturates.
+
+The replication lag of a replica is modelled as a queue: writes arrive as a
+Poisson stream of rate :math:`\\lambda_w` (the primary's commit rate) and one
+apply thread executes them in order at rate :math:`\\mu` (exponential apply
+times) — an M/M/1 queue, :class:`scaling_lab.queueing.MMc` with one server.
+The lag of a write (commit on the primary to visible on the replica) is its
+response time, exponential with rate :math:`\\mu - \\lambda_w`, plus a fixed
+network delay.
+
+References
+----------
+L. Kleinrock, *Queueing Systems, Volume 1*, Wiley, 1975, §3.2 (M/M/1).
+M. Kleppmann, *Designing Data-Intensive Applications*, O'Reilly, 2017, ch. 5
+(replication lag, read-your-writes, failover).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import (
+    check_integer,
+    check_nonnegative,
+    check_open_probability,
+    check_positive,
+    check_probability,
+)
+from .queueing import MMc
+
+__all__ = ["ReadScaling", "read_scaling", "ReplicationLag"]
+
+
+@dataclass(frozen=True)
+class ReadScaling:
+    """Capacity of a primary with read replicas.
+
+    Attributes
+    ----------
+    max_request_rate : float
+        Total requests per second (reads + writes) the group carries.
+    bottleneck : str
+        ``"primary"`` or ``"replicas"``: which saturates first.
+    primary_rate_limit, replica_rate_limit : float
+        Total rate at which each would saturate on its own.
+    """
+
+    max_request_rate: float
+    bottleneck: str
+    primary_rate_limit: float
+    replica_rate_limit: float
+
+
+def read_scaling(read_fraction: float, replicas: int, *, primary_capacity_per_s: float,
+                 replica_capacity_per_s: float | None = None, apply_cost: float = 1.0,
+                 reads_on_primary: bool = False) -> ReadScaling:
+    """Request rate a primary plus ``replicas`` read replicas can carry.
+
+    With total rate :math:`R`, read fraction :math:`f`, reads spread evenly
+    over :math:`k` nodes (:math:`k = r`, or :math:`r + 1` with
+    ``reads_on_primary``), each replica applying every write at ``apply_cost``
+    times the cost of a request:
+
+    .. math:: \\text{primary: } R\\,\\Big[(1 - f) + \\tfrac{f}{k}\\,[\\text{reads on primary}]\\Big] \\le c_p,
+    .. math:: \\text{replica: } R\\,\\Big[\\tfrac{f}{k} + a\\,(1 - f)\\Big] \\le c_r.
+
+    The carried rate is the smaller of the two limits.  With no replicas the
+    primary serves everything (:math:`R \\le c_p`).  As :math:`r \\to \\infty`
+    the replica limit tends to :math:`c_r / (a(1-f))`: replicas cannot scale
+    past the write stream they must replay.
+
+    Parameters
+    ----------
+    read_fraction : float
+        :math:`f` in [0, 1].
+    replicas : int
+        :math:`r \\ge 0`.
+    primary_capacity_per_s, replica_capacity_per_s : float
+        Requests per second one node completes at full utilization (replica
+        defaults to the primary's).
+    apply_cost : float
+        :math:`a \\ge 0`, cost of applying one replicated write relative to one
+        request (row-based replication is often cheaper than the original
+        statement: 0.3-1).
+    reads_on_primary : bool
+        Whether the primary also serves its share of reads.
+
+    References
+    ----------
+    Kleppmann (2017), ch. 5.
+    """
+    f = check_probability(read_fraction, "read_fraction")
+    r = check_integer(replicas, "replicas", minimum=0)
+    cp = check_positive(primary_capacity_per_s, "primary_capacity_per_s")
+    cr = cp if replica_capacity_per_s is None else check_positive(replica_capacity_per_s, "replica_capacity_per_s")
+    a = check_nonnegative(apply_cost, "apply_cost")
+    if r == 0:
+        return ReadScaling(cp, "primary", cp, np.inf)
+    k = r + 1 if reads_on_primary else r
+    primary_share = (1.0 - f) + (f / k if reads_on_primary else 0.0)
+    replica_share = f / k + a * (1.0 - f)
+    with np.errstate(divide="ignore"):
+        p_lim = cp / primary_share if primary_share > 0 else np.inf
+        r_lim = cr / replica_share if replica_share > 0 else np.inf
+    best = min(p_lim, r_lim)
+    return ReadScaling(float(best), "primary" if p_lim <= r_lim else "replicas", float(p_lim), float(r_lim))
+
+
+@dataclass(frozen=True)
+class ReplicationLag:
+    """Lag of an asynchronous replica applying the primary's writes one at a time.
+
+    An M/M/1 queue: writes arrive at ``write_rate`` per second, the replica's
+    apply thread completes ``apply_rate`` per second.  The lag :math:`L` of a
+    write is :math:`D + T` with :math:`D` = ``network_delay_s`` and
+    :math:`T \\sim \\mathrm{Exp}(\\mu - \\lambda_w)` the M/M/1 response time:
+
+    .. math:: E[L] = D + \\frac{1}{\\mu - \\lambda_w}, \\qquad
+              P(L > t) = e^{-(\\mu - \\lambda_w)(t - D)} \\; (t \\ge D).
+
+    ``write_rate >= apply_rate`` is not an error: the replica falls behind
+    without bound and every lag is ``inf``.
+
+    Parameters
+    ----------
+    write_rate : float
+        :math:`\\lambda_w`, writes per second, > 0.
+    apply_rate : float
+        :math:`\\mu`, writes per second the replica applies, > 0.
+    network_delay_s : float
+        :math:`D`, one-way shipping delay in seconds, >= 0.
+
+    References
+    ----------
+    Kleinrock (1975), §3.2; Kleppmann (2017), ch. 5.
+    """
+
+    write_rate: float
+    apply_rate: float
+    network_delay_s: float = 0.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "write_rate", check_positive(self.write_rate, "write_rate"))
+        object.__setattr__(self, "apply_rate", check_positive(self.apply_rate, "apply_rate"))
+        object.__setattr__(self, "network_delay_s", check_nonnegative(self.network_delay_s, "network_delay_s"))
+
+    @property
+    def queue(self) -> MMc:
+        """The replica's apply queue as an M/M/1 :class:`~scaling_lab.queueing.MMc`."""
+        return MMc(self.write_rate, self.apply_rate, 1)
+
+    @property
+    def stable(self) -> bool:
+        """True when the replica keeps up on average (:math:`\\lambda_w < \\mu`)."""
+        return bool(self.queue.stable)
+
+    @property
+    def mean_lag(self) -> float:
+        """:math:`E[L] = D + 1/(\\mu - \\lambda_w)` seconds (``inf`` if unstable)."""
+        return float(self.network_delay_s + self.queue.mean_response)
+
+    def prob_lag_exceeds(self, t):
+        """:math:`P(L > t)` for ``t`` >= 0 seconds."""
+        t = np.asarray(check_nonnegative(t, "t"), dtype=float)
+        shifted = np.maximum(t - self.network_delay_s, 0.0)
+        p = np.asarray(self.queue.prob_response_exceeds(shifted))
+        p = np.where(t < self.network_delay_s, 1.0, p)
+        return float(p) if p.ndim == 0 else p
+
+    def lag_quantile(self, q):
+        """The q-quantile of the lag in seconds, :math:`D + \\ln(1/(1-q))/(\\mu - \\lambda_w)`."""
+        q = check_open_probability(q, "q")
+        out = self.network_delay_s + np.asarray(self.queue.response_quantile(q))
+        return float(out) if out.ndim == 0 else out
+
+    @property
+    def prob_behind(self) -> float:
+        """Fraction of time the replica has unapplied writes, :math:`\\rho = \\lambda_w/\\mu` (1 if unstable).
+
+        Network delay aside: writes in flight are not counted.
+        """
+        return float(min(1.0, self.write_rate / self.apply_rate))
+
+    def stale_read_probability(self, read_delay_s):
+        """Probability a user reading their own write ``read_delay_s`` seconds later from the replica misses it.
+
+        .. math:: P(\\text{stale}) = P(L > \\delta)
+
+        (read-your-writes violation).  The user's write is a Poisson arrival,
+        so it sees the stationary queue (PASTA).
+        """
+        return self.prob_lag_exceeds(read_delay_s)
+
+    def read_delay_for(self, max_stale_probability):
+        """Least delay :math:`\\delta` (seconds) with :math:`P(L > \\delta) \\le p`.
+
+        .. math:: \\delta = D + \\frac{\\ln(1/p)}{\\mu - \\lambda_w}
+
+        (0 if ``p`` = 1, ``inf`` if the replica cannot keep up.)
+        """
+        p = np.asarray(check_probability(max_stale_probability, "max_stale_probability"), dtype=float)
+        if np.any(p == 0):
+            raise ValueError("max_stale_probability must be in (0, 1]: the lag is unbounded")
+        q = np.clip(1.0 - p, 1e-300, None)
+        with np.errstate(divide="ignore"):
+            out = np.where(p >= 1.0, 0.0, self.network_delay_s + np.asarray(
+                self.queue.response_quantile(np.where(p >= 1.0, 0.5, q))))
+        return float(out) if out.ndim == 0 else out
+
+    @property
+    def expected_writes_lost(self) -> float:
+        """Expected committed writes lost if the primary dies now and this replica is promoted.
+
+        Writes committed on the primary but not applied on the replica are
+        lost (asynchronous replication, the replica's unapplied backlog
+        treated as lost, plus the writes still in flight):
+
+        .. math:: E[\\text{lost}] = \\frac{\\rho}{1 - \\rho} + \\lambda_w D
+
+        By PASTA a failure at a random time sees the stationary queue.
+        ``inf`` if the replica cannot keep up.
+        """
+        return float(self.queue.mean_in_system + self.write_rate * self.network_delay_s)
+
+    def prob_writes_lost_exceeds(self, k):
+        """:math:`P(\\text{backlog} > k) = \\rho^{k+1}` (network delay 0), the M/M/1 queue-length tail."""
+        k = np.asarray(check_integer(k, "k", minimum=0), dtype=float)
+        rho = self.write_rate / self.apply_rate
+        out = np.where(rho >= 1, 1.0, np.power(min(rho, 1.0), k + 1))
+        return float(out) if out.ndim == 0 else out
+
+    def __repr__(self) -> str:
+        return (f"ReplicationLag(write_rate={self.write_rate!r}, apply_rate={self.apply_rate!r}, "
+                f"network_delay_s={self.network_delay_s!r})")

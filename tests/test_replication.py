@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scaling_lab.replication import ReplicationLag, read_scaling
+from scaling_lab.simulation import simulate_queue
+
+
+@pytest.fixture(scope="module")
+def replica_run():
+    # write stream 80/s, replica applies 100/s, one apply thread: an M/M/1 queue
+    return simulate_queue(80.0, 100.0, 1, n_requests=400_000, seed=21, return_records=True)
+
+
+def test_lag_distribution_matches_simulation(replica_run):
+    lag = ReplicationLag(80.0, 100.0)
+    sim = replica_run
+    assert sim.mean_response == pytest.approx(lag.mean_lag, abs=3 * sim.mean_response_ci)
+    for t in [0.01, 0.05, 0.1]:
+        assert np.mean(sim.responses > t) == pytest.approx(lag.prob_lag_exceeds(t), abs=0.01)
+        assert np.mean(sim.responses > t) == pytest.approx(lag.stale_read_probability(t), abs=0.01)
+    assert sim.response_quantile(0.99) == pytest.approx(lag.lag_quantile(0.99), rel=0.08)
+
+
+def test_backlog_seen_at_failure_matches_simulation(replica_run):
+    lag = ReplicationLag(80.0, 100.0)
+    rec = replica_run.records
+    arrival, finish = np.sort(rec["arrival"].to_numpy()), np.sort(rec["finish"].to_numpy())
+    rng = np.random.default_rng(4)
+    t = rng.uniform(arrival[1000], arrival[-1000], 20_000)  # failure instants
+    backlog = np.searchsorted(arrival, t) - np.searchsorted(finish, t)
+    assert backlog.mean() == pytest.approx(lag.expected_writes_lost, rel=0.1)
+    assert np.mean(backlog > 0) == pytest.approx(lag.prob_behind, abs=0.02)
+    assert np.mean(backlog > 3) == pytest.approx(lag.prob_writes_lost_exceeds(3), abs=0.02)
+
+
+def test_network_delay_shifts_lag():
+    base, late = ReplicationLag(50.0, 100.0), ReplicationLag(50.0, 100.0, network_delay_s=0.01)
+    assert late.mean_lag == pytest.approx(base.mean_lag + 0.01)
+    assert late.prob_lag_exceeds(0.005) == 1.0
+    assert late.prob_lag_exceeds(0.03) == pytest.approx(base.prob_lag_exceeds(0.02))
+    assert late.expected_writes_lost == pytest.approx(base.expected_writes_lost + 0.5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(1, 1000), st.floats(0.05, 0.95), st.floats(1e-6, 0.5))
+def test_read_delay_inverts_stale_probability(apply_rate, rho, p):
+    lag = ReplicationLag(rho * apply_rate, apply_rate, network_delay_s=0.003)
+    d = lag.read_delay_for(p)
+    assert lag.stale_read_probability(d) == pytest.approx(p, rel=1e-6)
+    assert d == pytest.approx(0.003 + np.log(1 / p) / (apply_rate * (1 - rho)), rel=1e-6)
+
+
+def test_overloaded_replica_is_not_an_error():
+    lag = ReplicationLag(120.0, 100.0)
+    assert not lag.stable
+    assert lag.mean_lag == np.inf and lag.expected_writes_lost == np.inf
+    assert lag.prob_behind == 1.0 and lag.read_delay_for(0.1) == np.inf
+    assert lag.prob_lag_exceeds(100.0) == 1.0
+
+
+def test_read_scaling_limits():
+    # 90 % reads, 4 replicas of 1000 req/s, apply cost 1: replicas carry 0.9R/4 + 0.1R
+    got = read_scaling(0.9, 4, primary_capacity_per_s=1000.0)
+    assert got.max_request_rate == pytest.approx(1000 / (0.9 / 4 + 0.1))
+    assert got.bottleneck == "replicas"
+    assert got.primary_rate_limit == pytest.approx(10_000)
+    # write-heavy: the primary saturates first
+    assert read_scaling(0.5, 8, primary_capacity_per_s=1000.0, apply_cost=0.2).bottleneck == "primary"
+    # saturation: more replicas never push past c / (a (1 - f))
+    runs = [read_scaling(0.95, r, primary_capacity_per_s=1000.0, apply_cost=0.5)
+            for r in (1, 2, 4, 8, 64, 10_000)]
+    lims = [x.replica_rate_limit for x in runs]
+    assert np.all(np.diff(lims) > 0) and lims[-1] < 1000 / (0.5 * 0.05)
+    assert np.all(np.diff([x.max_request_rate for x in runs]) >= 0)
+    assert runs[-1].bottleneck == "primary"  # writes alone: 1000 / 0.05
+    assert read_scaling(0.9, 0, primary_capacity_per_s=1000.0).max_request_rate == 1000.0
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="write_rate"):
+        ReplicationLag(0.0, 1.0)
+    with pytest.raises(ValueError, match="read_fraction"):
+        read_scaling(1.2, 2, primary_capacity_per_s=10.0)
+    with pytest.raises(ValueError, match="max_stale_probability"):
+        ReplicationLag(1.0, 2.0).read_delay_for(0.0)
