@@ -1,0 +1,369 @@
+"""Sharding: how unevenly hashed keys and popular keys load the shards, and what resharding moves.
+
+Keys hashed uniformly to :math:`k` shards give multinomial shard sizes; the
+largest shard, not the average, sets the capacity needed.  Popular keys make
+it worse: the shard that holds the hottest key carries at least that key's
+share (the "celebrity" problem).  Consistent hashing with :math:`v` virtual
+nodes per shard evens the ring out as :math:`1/\\sqrt{v}` and moves only
+:math:`1/(n+1)` of the keys when a shard is added, where modulo hashing moves
+:math:`n/(n+1)` of them.
+
+Hashing here is SplitMix64 (a 64-bit finalizer with full avalanche) applied to
+integer keys, salted by ``seed``, vectorized with numpy.
+
+References
+----------
+G. H. Gonnet, *Expected length of the longest probe sequence in hash code
+searching*, J. ACM 28(2), 1981; M. Raab and A. Steger, *"Balls into bins" —
+a simple and tight analysis*, RANDOM 1998.
+D. Karger, E. Lehman, T. Leighton, R. Panigrahy, M. Levine and D. Lewin,
+*Consistent hashing and random trees*, STOC 1997.
+D. G. Thaler and C. V. Ravishankar, *Using name-based mappings to increase hit
+rates* (rendezvous hashing), IEEE/ACM Trans. Networking 6(1), 1998.
+J. Lamping and E. Veach, *A fast, minimal memory, consistent hash algorithm*,
+arXiv:1406.2294, 2014.
+G. L. Steele, D. Lea and C. H. Flood, *Fast splittable pseudorandom number
+generators* (SplitMix64), OOPSLA 2014.
+"""
+
+from __future__ import annotations
+
+from math import gcd
+
+import numpy as np
+from scipy import stats
+
+from ._validation import check_integer, check_nonnegative
+
+__all__ = [
+    "SCHEMES",
+    "hash64",
+    "expected_max_load",
+    "expected_skew",
+    "hot_shard_share",
+    "simulate_shard_shares",
+    "ConsistentHashRing",
+    "consistent_hash_share_cv",
+    "jump_hash",
+    "rendezvous_hash",
+    "assign_shards",
+    "keys_moved_fraction",
+    "simulate_keys_moved",
+]
+
+SCHEMES = ("modulo", "consistent", "rendezvous", "jump")
+_EXACT_LIMIT = 3000
+
+
+def hash64(keys, seed: int = 0) -> np.ndarray:
+    """SplitMix64 hash of integer keys (uint64), salted by ``seed``."""
+    s = check_integer(seed, "seed", minimum=0)
+    x = np.asarray(keys).astype(np.uint64, copy=True).ravel()
+    x += np.uint64((0x9E3779B97F4A7C15 * (s + 1)) & 0xFFFFFFFFFFFFFFFF)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x.reshape(np.shape(keys))
+
+
+# ---------------------------------------------------------------------------
+# Balls into bins
+# ---------------------------------------------------------------------------
+def _poly_pow_trunc(c: np.ndarray, k: int, deg: int) -> np.ndarray:
+    result = np.array([1.0])
+    base = c[: deg + 1]
+    while k:
+        if k & 1:
+            result = np.convolve(result, base)[: deg + 1]
+        k >>= 1
+        if k:
+            base = np.convolve(base, base)[: deg + 1]
+    return result
+
+
+def _prob_max_at_most(m: int, n: int, k: int) -> float:
+    """P(max shard <= m) for n keys in k shards: Poissonize, then condition on the total.
+
+    With independent Poisson(n/k) counts X_j, P(max <= m) = P(all X_j <= m, sum = n) / P(sum = n);
+    the numerator is the x^n coefficient of (sum_{j<=m} p_j x^j)^k.
+    """
+    lam = n / k
+    pmf = stats.poisson.pmf(np.arange(m + 1), lam)
+    coef = _poly_pow_trunc(pmf, k, n)
+    if len(coef) <= n:
+        return 0.0
+    return float(min(1.0, coef[n] / stats.poisson.pmf(n, n)))
+
+
+def expected_max_load(n_keys: int, n_shards: int, *, method: str = "auto") -> float:
+    """Expected number of keys on the fullest shard when keys are hashed uniformly.
+
+    .. math:: E[\\max_j X_j] = \\sum_{m \\ge 0} \\left(1 - P(\\max_j X_j \\le m)\\right),
+              \\qquad (X_1, \\dots, X_k) \\sim \\mathrm{Multinomial}(n; 1/k, \\dots, 1/k)
+
+    ``method="exact"`` computes :math:`P(\\max \\le m)` exactly by
+    Poissonization: :math:`P(\\max \\le m) = [x^n]\\big(\\sum_{j\\le m}
+    \\pi_j x^j\\big)^k / \\pi^{(n)}_n` with :math:`\\pi` the Poisson(:math:`n/k`)
+    pmf and :math:`\\pi^{(n)}_n` the Poisson(:math:`n`) pmf at :math:`n` — a
+    truncated polynomial power (used when :math:`n \\le 3000`).
+    ``method="approx"`` treats the shards as independent binomials,
+    :math:`P(\\max \\le m) \\approx F_{\\mathrm{Bin}(n, 1/k)}(m)^k`; the counts
+    are negatively associated, so this is a lower bound on the exact value
+    (Joag-Dev and Proschan 1983), low by a fraction of a key to a few keys
+    (relative error below 1 % once :math:`n/k \\ge 10`).  For :math:`n \\gg k \\ln k` this behaves like
+    :math:`n/k + \\sqrt{2 (n/k) \\ln k}` (Raab and Steger 1998).
+
+    Parameters
+    ----------
+    n_keys : int
+        :math:`n \\ge 1` keys.
+    n_shards : int
+        :math:`k \\ge 1` shards.
+    method : {"auto", "exact", "approx"}
+
+    References
+    ----------
+    Gonnet (1981); Raab and Steger (1998); K. Joag-Dev and F. Proschan,
+    *Negative association of random variables with applications*, Annals of
+    Statistics 11(1), 1983.
+    """
+    n = check_integer(n_keys, "n_keys", minimum=1)
+    k = check_integer(n_shards, "n_shards", minimum=1)
+    if method not in ("auto", "exact", "approx"):
+        raise ValueError(f"method must be 'auto', 'exact' or 'approx', got {method!r}")
+    if k == 1:
+        return float(n)
+    if method == "exact" and n > 20 * _EXACT_LIMIT:
+        raise ValueError(f"n_keys must be <= {20 * _EXACT_LIMIT} for method='exact', got {n}")
+    low = -(-n // k)  # ceil(n/k): the max is at least this
+    sd = np.sqrt(n / k * (1 - 1 / k))
+    if method == "exact" or (method == "auto" and n <= _EXACT_LIMIT):
+        total = float(low)
+        m = low
+        while m < n:
+            tail = 1.0 - _prob_max_at_most(m, n, k)
+            total += tail
+            if tail < 1e-15 or k * stats.binom.sf(m, n, 1 / k) < 1e-16:
+                break
+            m += 1
+        return total
+    top = int(min(n, low + 20 * sd + 40 * np.log(k) + 50))
+    m = np.arange(low, top + 1)
+    log_cdf = stats.binom.logcdf(m, n, 1.0 / k)
+    return float(low + np.sum(-np.expm1(k * log_cdf)))
+
+
+def expected_skew(n_keys: int, n_shards: int, *, method: str = "auto") -> float:
+    """Max/mean ratio of shard sizes, :math:`E[\\max_j X_j] / (n/k)`."""
+    n = check_integer(n_keys, "n_keys", minimum=1)
+    k = check_integer(n_shards, "n_shards", minimum=1)
+    return expected_max_load(n, k, method=method) * k / n
+
+
+def hot_shard_share(popularity, n_shards: int) -> float:
+    """Expected traffic share of the shard that holds the most popular key.
+
+    With key popularities :math:`p_i` hashed independently and uniformly to
+    :math:`k` shards, the shard of key 1 also receives each other key with
+    probability :math:`1/k`:
+
+    .. math:: E[\\text{share}] = p_{1} + \\frac{1 - p_{1}}{k}
+
+    a lower bound on the expected hottest-shard share (and its exact value
+    when :math:`p_1` dominates).  Skew (max/mean) is :math:`k` times this.
+
+    Parameters
+    ----------
+    popularity : array
+        Key popularities (normalized here).
+    n_shards : int
+        :math:`k \\ge 1`.
+    """
+    p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
+    if p.sum() <= 0:
+        raise ValueError("popularity must contain a positive value")
+    k = check_integer(n_shards, "n_shards", minimum=1)
+    p1 = p.max() / p.sum()
+    return float(p1 + (1.0 - p1) / k)
+
+
+def simulate_shard_shares(popularity, n_shards: int, *, n_trials: int = 100,
+                          seed: int | None = 0) -> np.ndarray:
+    """Traffic share of every shard in ``n_trials`` random placements of the keys.
+
+    Returns an array of shape ``(n_trials, n_shards)``; ``.max(axis=1)`` is
+    the hottest shard per placement.
+    """
+    p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
+    if p.sum() <= 0:
+        raise ValueError("popularity must contain a positive value")
+    p = p / p.sum()
+    k = check_integer(n_shards, "n_shards", minimum=1)
+    t = check_integer(n_trials, "n_trials", minimum=1)
+    rng = np.random.default_rng(seed)
+    out = np.empty((t, k))
+    for i in range(t):
+        out[i] = np.bincount(rng.integers(0, k, p.size), weights=p, minlength=k)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Consistent, rendezvous and jump hashing
+# ---------------------------------------------------------------------------
+class ConsistentHashRing:
+    """A consistent-hashing ring with ``vnodes`` virtual nodes per shard.
+
+    Virtual node :math:`j` of shard :math:`s` sits at ``hash64(s * 2^20 + j,
+    seed)`` on the :math:`2^{64}` ring; a key belongs to the first virtual node
+    clockwise from its hash.  Shard identities, not their count, set the
+    positions, so adding shard :math:`n` leaves every other virtual node where
+    it was.
+
+    Parameters
+    ----------
+    n_shards : int
+        Shards 0..n-1.
+    vnodes : int
+        Virtual nodes per shard, >= 1.
+    seed : int
+        Salt of the hash.
+
+    References
+    ----------
+    Karger et al. (1997).
+    """
+
+    def __init__(self, n_shards: int, vnodes: int = 100, seed: int = 0):
+        self.n_shards = check_integer(n_shards, "n_shards", minimum=1)
+        self.vnodes = check_integer(vnodes, "vnodes", minimum=1)
+        if self.vnodes >= 2**20:
+            raise ValueError(f"vnodes must be < 2**20, got {vnodes!r}")
+        self.seed = check_integer(seed, "seed", minimum=0)
+        ids = (np.arange(self.n_shards, dtype=np.uint64)[:, None] * np.uint64(2**20)
+               + np.arange(self.vnodes, dtype=np.uint64)[None, :]).ravel()
+        pos = hash64(ids, self.seed)
+        order = np.argsort(pos)
+        self._points = pos[order]
+        self._owner = np.repeat(np.arange(self.n_shards), self.vnodes)[order]
+
+    def assign(self, key_hashes) -> np.ndarray:
+        """Shard of each key, given the keys' 64-bit hashes (uint64)."""
+        h = np.asarray(key_hashes, dtype=np.uint64)
+        idx = np.searchsorted(self._points, h, side="left") % len(self._points)
+        return self._owner[idx]
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Fraction of the ring (of uniformly hashed keys) each shard owns."""
+        pts = self._points.astype(np.float64) / 2.0**64
+        arcs = np.diff(np.concatenate(([pts[-1] - 1.0], pts)))  # arc ending at each point
+        return np.bincount(self._owner, weights=arcs, minlength=self.n_shards)
+
+    def __repr__(self) -> str:
+        return f"ConsistentHashRing(n_shards={self.n_shards}, vnodes={self.vnodes}, seed={self.seed})"
+
+
+def consistent_hash_share_cv(n_shards: int, vnodes: int) -> float:
+    """Coefficient of variation of a shard's ring share with ``vnodes`` random virtual nodes each.
+
+    The :math:`nv` points cut the ring into Dirichlet(1, ..., 1) arcs, so a
+    shard's share (the sum of its :math:`v` arcs) is
+    :math:`\\mathrm{Beta}(v, (n-1)v)`, with
+
+    .. math:: \\mathrm{CV} = \\sqrt{\\frac{n - 1}{nv + 1}} \\approx \\frac{1}{\\sqrt{v}}.
+
+    References
+    ----------
+    Karger et al. (1997); the Dirichlet law of uniform spacings, e.g.
+    H. A. David and H. N. Nagaraja, *Order Statistics*, 2003, §6.4.
+    """
+    n = check_integer(n_shards, "n_shards", minimum=1)
+    v = check_integer(vnodes, "vnodes", minimum=1)
+    return float(np.sqrt((n - 1) / (n * v + 1)))
+
+
+def jump_hash(key_hashes, n_shards: int) -> np.ndarray:
+    """Lamping–Veach jump consistent hash of 64-bit key hashes into ``n_shards`` buckets (vectorized)."""
+    n = check_integer(n_shards, "n_shards", minimum=1)
+    key = np.asarray(key_hashes, dtype=np.uint64).ravel().copy()
+    b = np.full(key.shape, -1, dtype=np.int64)
+    j = np.zeros(key.shape, dtype=np.int64)
+    active = np.ones(key.shape, dtype=bool)
+    while active.any():
+        idx = np.flatnonzero(active)
+        b[idx] = j[idx]
+        key[idx] = key[idx] * np.uint64(2862933555777941757) + np.uint64(1)
+        r = ((key[idx] >> np.uint64(33)) + np.uint64(1)).astype(np.float64)
+        j[idx] = np.floor((b[idx] + 1).astype(np.float64) * (2.0**31 / r)).astype(np.int64)
+        active[idx] = j[idx] < n
+    return b.reshape(np.shape(key_hashes))
+
+
+def rendezvous_hash(key_hashes, n_shards: int, seed: int = 0) -> np.ndarray:
+    """Highest-random-weight (rendezvous) hashing: the shard maximizing ``hash64(key ^ shard salt)``."""
+    n = check_integer(n_shards, "n_shards", minimum=1)
+    h = np.asarray(key_hashes, dtype=np.uint64).ravel()
+    salts = hash64(np.arange(n), seed + 1)
+    best = np.zeros(h.shape, dtype=np.uint64)
+    owner = np.zeros(h.shape, dtype=np.int64)
+    for s in range(n):
+        w = hash64(h ^ salts[s], seed)
+        better = w > best
+        best[better] = w[better]
+        owner[better] = s
+    return owner.reshape(np.shape(key_hashes))
+
+
+def assign_shards(key_hashes, n_shards: int, scheme: str, *, vnodes: int = 100, seed: int = 0) -> np.ndarray:
+    """Shard of each key (given its 64-bit hash) under ``scheme`` (one of :data:`SCHEMES`)."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    n = check_integer(n_shards, "n_shards", minimum=1)
+    h = np.asarray(key_hashes, dtype=np.uint64)
+    if scheme == "modulo":
+        return (h % np.uint64(n)).astype(np.int64)
+    if scheme == "consistent":
+        return ConsistentHashRing(n, vnodes, seed).assign(h)
+    if scheme == "rendezvous":
+        return rendezvous_hash(h, n, seed)
+    return jump_hash(h, n)
+
+
+def keys_moved_fraction(old_shards: int, new_shards: int, scheme: str = "consistent") -> float:
+    """Expected fraction of keys that change shard when resharding from ``old_shards`` to ``new_shards``.
+
+    * ``"modulo"`` (``hash mod n``): a key stays iff
+      :math:`h \\bmod n = h \\bmod m`, i.e. (Chinese remainder theorem)
+      :math:`h \\bmod \\mathrm{lcm}(n, m) < \\min(n, m)`, so
+
+      .. math:: \\text{moved} = 1 - \\frac{\\min(n, m)}{\\mathrm{lcm}(n, m)}
+
+      — :math:`n/(n+1)` when adding one shard.
+    * ``"consistent"``, ``"rendezvous"``, ``"jump"``: only the keys that must
+      move do, in expectation :math:`|m - n| / \\max(n, m)` — :math:`1/(n+1)`
+      when adding one shard.
+
+    References
+    ----------
+    Karger et al. (1997); Thaler and Ravishankar (1998); Lamping and Veach (2014).
+    """
+    n = check_integer(old_shards, "old_shards", minimum=1)
+    m = check_integer(new_shards, "new_shards", minimum=1)
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    if scheme == "modulo":
+        lcm = n * m // gcd(n, m)
+        return 1.0 - min(n, m) / lcm
+    return abs(m - n) / max(n, m)
+
+
+def simulate_keys_moved(old_shards: int, new_shards: int, scheme: str, *, n_keys: int = 100_000,
+                        vnodes: int = 100, seed: int = 0) -> float:
+    """Fraction of ``n_keys`` hashed keys whose shard changes, by actually hashing them."""
+    k = check_integer(n_keys, "n_keys", minimum=1)
+    h = hash64(np.arange(k), seed)
+    before = assign_shards(h, old_shards, scheme, vnodes=vnodes, seed=seed)
+    after = assign_shards(h, new_shards, scheme, vnodes=vnodes, seed=seed)
+    return float(np.mean(before != after))
