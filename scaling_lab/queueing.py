@@ -36,7 +36,7 @@ from ._validation import (
     check_positive,
 )
 
-__all__ = ["erlang_b", "erlang_c", "MMc", "servers_needed"]
+__all__ = ["erlang_b", "erlang_c", "MMc", "servers_needed", "max_arrival_rate"]
 
 
 def _scalar_or_array(x: np.ndarray):
@@ -413,6 +413,67 @@ def servers_needed(arrival_rate: float, service_rate: float, *,
     return hi
 
 
+def max_arrival_rate(service_rate: float, servers: int, *,
+                     max_response_quantile: tuple[float, float] | None = None,
+                     max_wait_quantile: tuple[float, float] | None = None,
+                     max_mean_wait: float | None = None) -> float:
+    """The largest arrival rate an M/M/c queue carries while meeting every target.
+
+    The inverse of :func:`servers_needed`: for fixed :math:`c` and :math:`\\mu`
+    every metric grows with :math:`\\lambda`, so the answer is found by
+    bisection on :math:`\\lambda \\in (0, c\\mu)`.  Returns 0.0 when no
+    positive rate meets the targets (the service time alone breaks the SLO).
+
+    Parameters
+    ----------
+    service_rate : float
+        :math:`\\mu`, requests per second per server.
+    servers : int
+        :math:`c`.
+    max_response_quantile, max_wait_quantile : (q, seconds), optional
+        E.g. ``(0.99, 0.200)``: 99 % of requests answered within 200 ms.
+    max_mean_wait : float, optional
+        Upper bound on the mean wait, seconds.
+
+    Returns
+    -------
+    float
+        Requests per second (:math:`c\\mu` when no target is given).
+    """
+    mu = check_positive(service_rate, "service_rate")
+    c = check_integer(servers, "servers", minimum=1)
+    checks = []
+    if max_response_quantile is not None:
+        qr, tr = _quantile_target(max_response_quantile, "max_response_quantile")
+        checks.append(lambda m: m.response_quantile(qr) <= tr)
+    if max_wait_quantile is not None:
+        qw, tw = _quantile_target(max_wait_quantile, "max_wait_quantile")
+        checks.append(lambda m: m.wait_quantile(qw) <= tw)
+    if max_mean_wait is not None:
+        w = check_positive(max_mean_wait, "max_mean_wait")
+        checks.append(lambda m: m.mean_wait <= w)
+    cap = c * mu
+    if not checks:
+        return float(cap)
+
+    def ok(lam: float) -> bool:
+        m = MMc(lam, mu, c)
+        return all(bool(check(m)) for check in checks)
+
+    lo, hi = 0.0, cap
+    if not ok(cap * 1e-9):
+        return 0.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-12 * cap:
+            break
+    return lo
+
+
 def _quantile_target(target, name: str) -> tuple[float, float]:
     try:
         q, t = target
@@ -421,6 +482,7 @@ def _quantile_target(target, name: str) -> tuple[float, float]:
     q = check_open_probability(q, f"{name}[0] (q)")
     t = check_nonnegative(t, f"{name}[1] (seconds)")
     return q, t
+
 
 # ---------------------------------------------------------------------------
 # Variable service times, pooling and N+1 headroom

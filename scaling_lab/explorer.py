@@ -1,0 +1,228 @@
+"""Explorers: one declaration, two faces.
+
+A chapter declares an explorer once, as a function that draws a figure from a
+few named inputs and a grid of values for each input::
+
+    ex = Explorer(draw, [Slider("servers", "Workers", [1, 2, 4, 8], default=4),
+                         Slider("service_ms", "Service time", [5, 10, 20], default=10, unit="ms")])
+    ex.show()
+
+* In Jupyter (a live kernel) ``show()`` displays an ipywidgets panel whose
+  inputs accept *any* value, redrawing the figure on every change.
+* On the static website (the book is built with ``SCALING_LAB_STATIC=1``)
+  ``show()`` displays a plotly figure with one slider per input over the
+  precomputed grid.  It needs no kernel: ``book/_static/explorer.js`` (loaded
+  on every page) shows the frame matching all sliders' positions.
+
+Frames store only what changes between grid points (usually ``y``), as
+float32 typed arrays, to keep pages light.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = ["Slider", "Explorer", "is_static"]
+
+
+def is_static() -> bool:
+    """True while the book is being built for the static website."""
+    return os.environ.get("SCALING_LAB_STATIC", "") not in ("", "0")
+
+
+@dataclass(frozen=True)
+class Slider:
+    """One input of an explorer.
+
+    Parameters
+    ----------
+    name : str
+        Keyword passed to the draw function.
+    label : str
+        Human label, shown before the value (the unit is appended).
+    values : sequence
+        Grid of values precomputed for the website.
+    default : value, optional
+        Initial value (defaults to the middle of ``values``).
+    unit : str
+        Unit shown after the value (``"ms"``, ``"req/s"``).
+    """
+
+    name: str
+    label: str
+    values: Sequence[Any]
+    default: Any = None
+    unit: str = ""
+    fmt: str = "{:g}"
+
+    def __post_init__(self):
+        if len(self.values) < 2:
+            raise ValueError(f"values of slider {self.name!r} must hold at least 2 points, got {len(self.values)}")
+        if self.default is None:
+            object.__setattr__(self, "default", self.values[len(self.values) // 2])
+        if self.default not in list(self.values):
+            raise ValueError(f"default of slider {self.name!r} must be one of its values, got {self.default!r}")
+
+    @property
+    def default_index(self) -> int:
+        return list(self.values).index(self.default)
+
+    @property
+    def is_integer(self) -> bool:
+        return all(isinstance(v, (int, np.integer)) for v in self.values)
+
+    def describe(self) -> str:
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+    def format(self, value) -> str:
+        text = value if isinstance(value, str) else self.fmt.format(value)
+        return f"{text} {self.unit}".strip()
+
+
+def _clean(value):
+    """Arrays as float32 with non-finite values turned into gaps (NaN)."""
+    arr = np.asarray(value)
+    if arr.dtype.kind == "f":
+        arr = np.where(np.isfinite(arr), arr, np.nan).astype(np.float32)
+        return arr
+    return value
+
+
+def _differs(a, b) -> bool:
+    try:
+        return not np.array_equal(np.asarray(a), np.asarray(b))
+    except (TypeError, ValueError):
+        return a != b
+
+
+@dataclass
+class Explorer:
+    """A figure that depends on a few inputs, live in Jupyter and precomputed on the website.
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(**inputs) -> plotly.graph_objects.Figure``.  It must return the
+        same number and types of traces for every input; the figure title may
+        carry the headline answer ("p99 = 43 ms") and changes with the frame.
+    sliders : list of Slider
+        The inputs.  The website precomputes every combination, so keep the
+        product of grid sizes modest (a few hundred frames at most).
+    """
+
+    draw: Callable[..., go.Figure]
+    sliders: list[Slider]
+    layout_keys: tuple[str, ...] = field(default=("title", "annotations", "shapes", "yaxis.range", "xaxis.range"))
+
+    def __post_init__(self):
+        names = [s.name for s in self.sliders]
+        if len(set(names)) != len(names):
+            raise ValueError(f"slider names must be unique, got {names}")
+        if not self.sliders:
+            raise ValueError("sliders must hold at least one Slider")
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {s.name: s.default for s in self.sliders}
+
+    # -- the website's face -------------------------------------------------
+    def _frame_layout(self, fig: go.Figure) -> dict:
+        full = fig.layout.to_plotly_json()
+        out: dict = {}
+        for key in self.layout_keys:
+            head, _, tail = key.partition(".")
+            if head not in full:
+                continue
+            if tail:
+                if tail in full[head]:
+                    out.setdefault(head, {})[tail] = full[head][tail]
+            else:
+                out[head] = full[head]
+        return out
+
+    def figure(self) -> go.Figure:
+        """The static figure: the default view plus one frame per grid point and one slider per input."""
+        base = self.draw(**self.defaults)
+        base_traces = [t.to_plotly_json() for t in base.data]
+        frames = []
+        grids = [range(len(s.values)) for s in self.sliders]
+        for idx in itertools.product(*grids):
+            values = {s.name: s.values[i] for s, i in zip(self.sliders, idx)}
+            fig = base if all(i == s.default_index for s, i in zip(self.sliders, idx)) else self.draw(**values)
+            if len(fig.data) != len(base_traces):
+                raise ValueError(f"draw must return {len(base_traces)} traces for every input, "
+                                 f"got {len(fig.data)} at {values}")
+            data = []
+            for trace, ref in zip(fig.data, base_traces):
+                tj = trace.to_plotly_json()
+                changed = {k: _clean(v) for k, v in tj.items() if k in ("x", "y", "text", "customdata", "name",
+                                                                         "base", "width", "z")
+                           and _differs(v, ref.get(k))}
+                data.append(dict(type=tj["type"], **changed))
+            frames.append(go.Frame(name="-".join(map(str, idx)), data=data, layout=self._frame_layout(fig)))
+
+        fig = go.Figure(base)
+        for trace in fig.data:
+            for key in ("x", "y"):
+                value = getattr(trace, key, None)
+                if value is not None and np.asarray(value).dtype.kind == "f":
+                    setattr(trace, key, _clean(value))
+        fig.frames = frames
+        n = len(self.sliders)
+        height = (fig.layout.height or 420) + 85 * n
+        top = fig.layout.margin.t if fig.layout.margin.t is not None else 60
+        bottom = 55 + 85 * n
+        plot_px = height - top - bottom
+        sliders = []
+        for k, s in enumerate(self.sliders):
+            steps = [dict(label=s.format(v), method="skip", args=[None]) for v in s.values]
+            sliders.append(dict(
+                active=s.default_index, steps=steps, name=s.name,
+                currentvalue=dict(prefix=f"{s.label}: ", font=dict(size=13)),
+                pad=dict(t=0, b=0), len=1.0, x=0, xanchor="left",
+                y=-(50 + 85 * k) / plot_px, yanchor="top",
+            ))
+        fig.update_layout(sliders=sliders, height=height, margin=dict(b=bottom),
+                          meta=dict(explorer=[s.name for s in self.sliders]))
+        return fig
+
+    # -- the live face ----------------------------------------------------------
+    def panel(self):
+        """An ipywidgets panel: free inputs (any value) and the figure, redrawn on change."""
+        import ipywidgets as widgets
+        from IPython.display import display
+
+        inputs = {}
+        for s in self.sliders:
+            cls = widgets.IntText if s.is_integer else widgets.FloatText
+            inputs[s.name] = cls(value=s.default, description=s.describe(),
+                                 style={"description_width": "initial"},
+                                 layout=widgets.Layout(width="260px"))
+        out = widgets.Output()
+
+        def redraw(_=None):
+            values = {name: w.value for name, w in inputs.items()}
+            with out:
+                out.clear_output(wait=True)
+                try:
+                    display(self.draw(**values))
+                except ValueError as err:
+                    print(f"Cannot draw: {err}")
+
+        for w in inputs.values():
+            w.observe(redraw, names="value")
+        redraw()
+        return widgets.VBox([widgets.HBox(list(inputs.values()),
+                                          layout=widgets.Layout(flex_flow="row wrap")), out])
+
+    def show(self) -> None:
+        """Display the live panel in Jupyter, or the slider figure when building the website."""
+        from IPython.display import display
+
+        display(self.figure() if is_static() else self.panel())

@@ -1,0 +1,100 @@
+"""One plot style for the whole book, and a plotly renderer that works on the static site.
+
+Call :func:`setup` once at the top of a notebook.  It
+
+* registers the ``scaling_lab`` plotly template (fonts, colours, margins that
+  read well at phone width and in light and dark themes) and makes it the
+  default;
+* makes every ``fig.show()`` / displayed figure emit two representations:
+  ``application/vnd.plotly.v1+json`` (rendered natively by JupyterLab) and a
+  ``text/html`` fragment that the Jupyter Book site renders with the
+  ``plotly.min.js`` it ships once per page.  No plotly.js is inlined and no
+  CDN is contacted.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.io._base_renderers import MimetypeRenderer
+
+__all__ = ["setup", "COLORS", "TEMPLATE_NAME", "RENDERER_NAME", "latency_vs_load_figure"]
+
+TEMPLATE_NAME = "scaling_lab"
+RENDERER_NAME = "scaling_lab_html"
+
+#: Colour-blind safe palette (Okabe & Ito, 2008), readable on light and dark backgrounds.
+COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+
+_ids = itertools.count(1)
+
+
+class StaticHTMLRenderer(MimetypeRenderer):
+    """Emit a ``text/html`` fragment that relies on a page-level ``plotly.min.js``.
+
+    Div ids are deterministic (``fig-1``, ``fig-2``...) so a re-executed
+    notebook gives byte-identical output.
+    """
+
+    def to_mimebundle(self, fig_dict):
+        html = pio.to_html(
+            fig_dict,
+            include_plotlyjs=False,
+            include_mathjax=False,
+            full_html=False,
+            div_id=f"fig-{next(_ids)}",
+            default_width="100%",
+            auto_play=False,
+            config={"responsive": True, "displaylogo": False},
+        )
+        return {"text/html": html}
+
+
+def _template() -> go.layout.Template:
+    return go.layout.Template(layout=dict(
+        font=dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=14),
+        colorway=COLORS,
+        margin=dict(l=60, r=20, t=60, b=55),
+        hovermode="x unified",
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+        xaxis=dict(showline=True, mirror=False, ticks="outside", zeroline=False),
+        yaxis=dict(showline=True, mirror=False, ticks="outside", zeroline=False),
+        height=420,
+    ))
+
+
+def setup() -> None:
+    """Register the book's template and renderer and make them the defaults."""
+    pio.templates[TEMPLATE_NAME] = _template()
+    pio.templates.default = f"plotly_white+{TEMPLATE_NAME}"
+    pio.renderers[RENDERER_NAME] = StaticHTMLRenderer()
+    pio.renderers.default = f"plotly_mimetype+{RENDERER_NAME}"
+
+
+def latency_vs_load_figure(service_time_s: float, servers: int, *, slo_s: float | None = None,
+                           quantile: float = 0.99, points: int = 120) -> go.Figure:
+    """Mean and quantile response time of an M/M/c server against its request rate.
+
+    The x axis runs from 0 to 99.5 % of capacity :math:`c/S`; the SLO, when
+    given, is drawn as a horizontal line.  Times are shown in milliseconds.
+    """
+    from .queueing import MMc
+
+    capacity = servers / service_time_s
+    rate = np.linspace(capacity / points, 0.995 * capacity, points)
+    model = MMc(rate, 1.0 / service_time_s, servers)
+    fig = go.Figure()
+    fig.add_scatter(x=rate, y=1e3 * model.mean_response, name="mean",
+                    hovertemplate="%{y:.0f} ms")
+    fig.add_scatter(x=rate, y=1e3 * model.response_quantile(quantile), name=f"p{100 * quantile:g}",
+                    hovertemplate="%{y:.0f} ms")
+    if slo_s is not None:
+        fig.add_hline(y=1e3 * slo_s, line_dash="dash", line_color=COLORS[3],
+                      annotation_text=f"SLO {1e3 * slo_s:g} ms", annotation_position="top left")
+    fig.update_layout(xaxis_title="Request rate (req/s)", yaxis_title="Response time (ms)",
+                      yaxis_range=[0, 1e3 * (3 * slo_s if slo_s else 10 * service_time_s)])
+    return fig
