@@ -20,8 +20,8 @@ from urllib.parse import unquote, urldefrag, urlparse
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SITE = ROOT / "_build" / "html"
-SHOTS = ROOT / "_build" / "screenshots"
+SITE = Path(os.environ.get("SCALING_LAB_SITE", ROOT / "_build" / "html"))
+SHOTS = SITE.parent / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SKIP_PAGES = {"search.html", "genindex.html", "index.html", "py-modindex.html"}
