@@ -64,9 +64,14 @@ def _poisson_log_pmf(k: np.ndarray, mean: np.ndarray) -> np.ndarray:
 
     C. Loader, *Fast and accurate computation of binomial probabilities*, 2000.
     """
-    d = k / mean - 1.0
-    bd0 = mean * (special.xlog1py(1.0 + d, d) - d)
-    return -_stirlerr(k) - bd0 - 0.5 * np.log(2 * np.pi * k)
+    big = mean >= 1.0
+    m = np.where(big, mean, 1.0)
+    d = k / m - 1.0
+    bd0 = m * (special.xlog1py(1.0 + d, d) - d)
+    loader = -_stirlerr(k) - bd0 - 0.5 * np.log(2 * np.pi * k)
+    # For mean < 1 the direct form has no cancellation (and Loader's d would overflow).
+    direct = special.xlogy(k, mean) - mean - special.gammaln(k + 1.0)
+    return np.where(big, loader, direct)
 
 
 def _erlang_b_cf(c: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -207,8 +212,9 @@ class MMc:
     The response time :math:`T = W_q + S` with :math:`S \\sim \\mathrm{Exp}(\\mu)`
     independent of :math:`W_q` has the exact tail
 
-    .. math:: P(T > t) = e^{-\\mu t}\\left[1 + C\\,\\mu t\\,
-              \\frac{1 - e^{-(\\theta-\\mu)t}}{(\\theta-\\mu)t}\\right].
+    .. math:: P(T > t) = e^{-\\mu t} + C\\,\\mu\\,
+              \\frac{e^{-\\theta t} - e^{-\\mu t}}{\\mu - \\theta}
+              \\quad (\\theta \\ne \\mu), \\qquad e^{-\\mu t}(1 + C\\mu t) \\quad (\\theta = \\mu).
 
     References
     ----------
@@ -292,8 +298,10 @@ class MMc:
         mu = np.asarray(self.service_rate, dtype=float)
         theta = self._theta
         c_wait = np.asarray(self.prob_wait)
+        # (e^{-θt} - e^{-μt})/(μ - θ) = t e^{-min(θ,μ)t} h(|θ-μ|t): no overflow, no cancellation.
         with np.errstate(over="ignore", invalid="ignore"):
-            p = np.exp(-mu * t) * (1.0 + c_wait * mu * t * _h((theta - mu) * t))
+            slow = np.minimum(np.maximum(theta, 0.0), mu)
+            p = np.exp(-mu * t) + c_wait * mu * t * np.exp(-slow * t) * _h(np.abs(theta - mu) * t)
             p = np.where(theta > 0, p, 1.0)
         return _scalar_or_array(np.clip(p, 0.0, 1.0))
 

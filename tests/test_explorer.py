@@ -1,0 +1,59 @@
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from scaling_lab.explorer import Explorer, Slider, is_static
+
+
+def draw(k, shift):
+    x = np.linspace(0, 1, 50)
+    y = k * x + shift
+    y[0] = np.inf  # non-finite values become gaps
+    return go.Figure(go.Scatter(x=x, y=y)).update_layout(title=f"k={k} shift={shift}", yaxis_range=[0, 10])
+
+
+def test_static_figure_has_every_frame_and_one_slider_per_input():
+    ex = Explorer(draw, [Slider("k", "Slope", [1, 2, 3], default=2), Slider("shift", "Shift", [0, 1], unit="m")])
+    fig = ex.figure()
+    assert len(fig.frames) == 6
+    assert [s.active for s in fig.layout.sliders] == [1, 1]
+    assert fig.layout.meta["explorer"] == ["k", "shift"]
+    frame = {f.name: f for f in fig.frames}["2-0"]
+    assert frame.layout.title.text == "k=3 shift=0"
+    # Only what changes is stored (y, not x), as float32 with gaps for inf.
+    assert frame.data[0].x is None
+    y = np.asarray(frame.data[0].y)
+    assert y.dtype == np.float32 and np.isnan(y[0]) and y[-1] == pytest.approx(3.0)
+    assert fig.layout.sliders[1].steps[1].label == "1 m"
+
+
+def test_inconsistent_draw_is_rejected():
+    def bad(n):
+        return go.Figure([go.Scatter(y=[1, 2])] * n)
+
+    with pytest.raises(ValueError, match="traces"):
+        Explorer(bad, [Slider("n", "N", [1, 2], default=1)]).figure()
+
+
+def test_slider_validation():
+    with pytest.raises(ValueError, match="at least 2"):
+        Slider("a", "A", [1])
+    with pytest.raises(ValueError, match="default"):
+        Slider("a", "A", [1, 2], default=3)
+    with pytest.raises(ValueError, match="unique"):
+        Explorer(draw, [Slider("k", "K", [1, 2]), Slider("k", "K", [1, 2])])
+
+
+def test_live_panel_redraws_and_reports_bad_input():
+    ex = Explorer(draw, [Slider("k", "Slope", [1, 2, 3]), Slider("shift", "Shift", [0.0, 1.0])])
+    panel = ex.panel()
+    inputs = panel.children[0].children
+    assert [w.value for w in inputs] == [2, 1.0]
+    inputs[0].value = 7  # any value, not only the grid's
+
+
+def test_static_mode_follows_environment(monkeypatch):
+    monkeypatch.setenv("SCALING_LAB_STATIC", "1")
+    assert is_static()
+    monkeypatch.setenv("SCALING_LAB_STATIC", "0")
+    assert not is_static()

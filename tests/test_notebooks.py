@@ -1,0 +1,43 @@
+"""Every chapter in the table of contents keeps at least three nbval-checked cells with stored outputs.
+
+Without this, a chapter could lose its checked numbers and nbval would pass vacuously.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MARK = "# NBVAL_CHECK_OUTPUT"
+
+
+def chapters() -> list[Path]:
+    toc = (ROOT / "_toc.yml").read_text()
+    return [ROOT / f"{name}.ipynb" for name in re.findall(r"file:\s*(notebooks/[\w.-]+)", toc)]
+
+
+def test_toc_lists_chapters():
+    assert len(chapters()) >= 1
+    for path in chapters():
+        assert path.exists(), f"{path.name} is in _toc.yml but missing"
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.stem)
+def test_chapter_has_checked_numbers(path):
+    cells = json.loads(path.read_text())["cells"]
+    checked = [c for c in cells if c["cell_type"] == "code" and "".join(c["source"]).lstrip().startswith(MARK)]
+    assert len(checked) >= 3, f"{path.name}: {len(checked)} NBVAL_CHECK_OUTPUT cells, want >= 3"
+    for cell in checked:
+        text = "".join("".join(o.get("text", "")) + json.dumps(o.get("data", {})) for o in cell["outputs"])
+        assert text.strip(), f"{path.name}: a checked cell has no stored output:\n{''.join(cell['source'])[:200]}"
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.stem)
+def test_only_checked_outputs_are_stored(path):
+    """`make strip` keeps the repository light: unchecked cells carry no outputs."""
+    cells = json.loads(path.read_text())["cells"]
+    heavy = [c for c in cells if c["cell_type"] == "code" and c.get("outputs")
+             and not "".join(c["source"]).lstrip().startswith(MARK)]
+    assert not heavy, f"{path.name}: {len(heavy)} unchecked cells store outputs; run `make strip`"
