@@ -1,6 +1,6 @@
 """Discrete-event simulation of queues, used to validate the analytic models.
 
-Three simulators share one idea: a first-come-first-served (FCFS) request's
+The simulators share one idea: a first-come-first-served (FCFS) request's
 start time is ``max(arrival, earliest time one of its servers is free)`` (the
 Kiefer–Wolfowitz recursion; Lindley's recursion for one server), so a run is a
 single pass over the requests in arrival order instead of a general event list.
@@ -12,6 +12,8 @@ single pass over the requests in arrival order instead of a general event list.
   policies ``random``, ``round_robin``, ``jsq`` (join the shortest queue),
   ``least_work`` and ``power_of_d`` (JSQ among ``d`` stations sampled at random),
   with station outages the router sees (health checks).
+* :func:`simulate_tandem` — an open series of multi-server FCFS stations
+  (web tier, then database), the tandem Jackson network.
 * :func:`simulate_closed_network` — N users cycling through think time and a
   sequence of single-server FCFS stations (the model exact MVA solves).
 
@@ -72,6 +74,7 @@ __all__ = [
     "POLICIES", "SimulationResult", "ClosedSimulationResult",
     "simulate_queue", "simulate_pool", "simulate_closed_network",
     "batch_means_ci", "fcfs_start_times",
+    "TandemSimulationResult", "simulate_tandem",
 ]
 
 
@@ -1028,3 +1031,94 @@ def simulate_closed_network(demands_s, think_time_s: float, users: int, *,
     x = (len(ends) - 1) / (ends[-1] - ends[0])
     x_ci = stats.t.ppf(0.975, nb - 1) * xs.std(ddof=1) / np.sqrt(nb)
     return ClosedSimulationResult(float(x), float(x_ci), mr, mr_ci, len(resp))
+
+
+@dataclass(frozen=True)
+class TandemSimulationResult:
+    """Per-stage and end-to-end mean times (seconds) of :func:`simulate_tandem`, with 95 % half-widths.
+
+    ``stage_response[k]`` is the mean time a request spends at stage ``k``
+    (wait plus service), ``utilization[k]`` the busy fraction of its servers.
+    """
+
+    mean_response: float
+    mean_response_ci: float
+    stage_response: np.ndarray
+    stage_response_ci: np.ndarray
+    utilization: np.ndarray
+    n_measured: int
+    responses: np.ndarray = field(repr=False)
+
+    def response_quantile(self, q):
+        """Empirical q-quantile of the end-to-end response time (seconds)."""
+        return np.quantile(self.responses, check_in_range(q, "q", 0.0, 1.0))
+
+
+def simulate_tandem(arrival_rate: float, stages, *, n_requests: int = 200_000, seed: int | None = 0,
+                    warmup_fraction: float = 0.1, n_batches: int = 30) -> TandemSimulationResult:
+    """Simulate requests that pass through FCFS stations in series (web tier, then database...).
+
+    Requests arrive as a Poisson stream at ``arrival_rate``; stage :math:`k`
+    has :math:`c_k` servers sharing one FCFS queue and service times drawn
+    from its distribution.  A request joins stage :math:`k+1` the moment it
+    leaves stage :math:`k`, so each stage is run by the Kiefer–Wolfowitz
+    recursion on the departures of the previous one, sorted in time.  With
+    exponential service this is the tandem Jackson network that
+    :class:`scaling_lab.network.OpenNetwork` solves exactly (visits all 1):
+    by Burke's theorem every stage is an independent M/M/c queue and
+    :math:`R = \\sum_k T_k`.
+
+    Parameters
+    ----------
+    arrival_rate : float
+        :math:`\\lambda`, requests per second (> 0).
+    stages : sequence of (servers, Distribution)
+        For each stage in visiting order, its number of servers (>= 1) and
+        the service time of one request there (seconds).
+    n_requests, seed, warmup_fraction, n_batches
+        As in :func:`simulate_queue`.
+
+    Returns
+    -------
+    TandemSimulationResult
+
+    References
+    ----------
+    P. J. Burke, *The output of a queuing system*, Operations Research 4 (1956);
+    J. R. Jackson, *Jobshop-like queueing systems*, Management Science 10 (1963).
+    """
+    lam = check_positive(arrival_rate, "arrival_rate")
+    n, warm, nb = _common_checks(n_requests, warmup_fraction, n_batches)
+    parsed = []
+    for i, stage in enumerate(stages):
+        try:
+            c, dist = stage
+        except (TypeError, ValueError):
+            raise ValueError(f"stages[{i}] must be a (servers, Distribution) pair, got {stage!r}") from None
+        parsed.append((check_integer(c, f"stages[{i}] servers", minimum=1),
+                       _check_distribution(dist, f"stages[{i}] service")))
+    if not parsed:
+        raise ValueError("stages must hold at least one (servers, Distribution) pair, got none")
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(1.0 / lam, n))
+    t = arrivals.copy()
+    per_stage = np.empty((len(parsed), n))
+    busy = np.empty(len(parsed))
+    skip = int(n * warm)
+    for k, (c, dist) in enumerate(parsed):
+        order = np.argsort(t, kind="stable")
+        svc = np.ascontiguousarray(dist.sample(rng, n), dtype=float)
+        start, _ = fcfs_start_times(t[order], svc, c)
+        done = np.empty(n)
+        done[order] = start + svc
+        own = np.empty(n)
+        own[order] = svc
+        per_stage[k] = done - t
+        busy[k] = own[skip:].sum() / c
+        t = done
+    responses = (t - arrivals)[skip:]
+    span = float(t[skip:].max() - arrivals[skip])
+    mr, mr_ci = batch_means_ci(responses, nb)
+    cis = [batch_means_ci(per_stage[k, skip:], nb) for k in range(len(parsed))]
+    return TandemSimulationResult(mr, mr_ci, np.array([m for m, _ in cis]), np.array([h for _, h in cis]),
+                                  busy / span, len(responses), responses)

@@ -252,3 +252,29 @@ def test_simulate_queue_rejects_bad_input(kwargs):
 def test_other_constructors_reject_bad_input(call):
     with pytest.raises(ValueError):
         call()
+
+
+# -- tandem (series) networks -----------------------------------------------------------
+def test_tandem_of_mmc_stages_matches_jackson_network():
+    from scaling_lab.network import OpenNetwork
+    from scaling_lab.simulation import Exponential, simulate_tandem
+
+    lam = 150.0
+    net = OpenNetwork(lam, [("web", 8, 1 / 0.04), ("db", 2, 1 / 0.01)], visits=[1.0, 1.0])
+    sim = simulate_tandem(lam, [(8, Exponential(0.04)), (2, Exponential(0.01))], n_requests=300_000, seed=5)
+    assert abs(sim.mean_response - net.mean_response) <= 1.5 * sim.mean_response_ci
+    for k in range(2):
+        assert abs(sim.stage_response[k] - net.station_response[k]) <= 1.5 * sim.stage_response_ci[k]
+    np.testing.assert_allclose(sim.utilization, net.utilization, rtol=0.03)
+    np.testing.assert_allclose(sim.stage_response.sum(), sim.mean_response, rtol=1e-9)
+
+
+def test_tandem_with_one_stage_is_simulate_queue_and_rejects_bad_stages():
+    from scaling_lab.simulation import Deterministic, Exponential, simulate_tandem
+
+    one = simulate_tandem(50.0, [(2, Deterministic(0.03))], n_requests=50_000, seed=3)
+    mgc = simulate_queue(50.0, None, 2, service=Deterministic(0.03), n_requests=50_000, seed=4)
+    assert abs(one.mean_response - mgc.mean_response) <= one.mean_response_ci + mgc.mean_response_ci
+    for bad in ([], [(0, Exponential(1.0))], [(1, 2.0)], [3]):
+        with pytest.raises(ValueError):
+            simulate_tandem(1.0, bad, n_requests=1000)
