@@ -1,0 +1,354 @@
+"""Several data centers: where to put them, how hot each may run, how often the service is up.
+
+Users are geo-routed to the nearest of :math:`k` data centers.  This module
+answers the questions that follow, on top of :mod:`scaling_lab.geography`
+(distances and the fibre round-trip floor) and :mod:`scaling_lab.availability`
+(k-of-n availability):
+
+* which :math:`k` of a set of candidate sites minimise the users' mean RTT
+  (:func:`best_sites`, exact by enumeration);
+* how the traffic splits between data centers, and where a failed one's users
+  go (:func:`failover_shares`);
+* how busy each data center may run so that the survivors absorb a lost one
+  (:func:`failover_utilization_limit` for an even split,
+  :func:`max_utilization_for_failover` for a real, uneven one);
+* the availability of a service that needs :math:`m` of :math:`k` data centers
+  up, :math:`m` set by their utilization (:func:`service_availability`),
+  checked by :func:`simulate_datacenter_availability`;
+* the least delay with which a write can reach another region
+  (:func:`replication_delay_floor_ms`).
+
+References
+----------
+A. Xu, *System Design Interview*, 2020, ch. 1 (data centers, geoDNS, failover).
+L. A. Barroso, U. Hölzle and P. Ranganathan, *The Datacenter as a Computer*,
+3rd ed., Morgan & Claypool, 2018, ch. 7 (failures and availability).
+M. Rausand and A. Høyland, *System Reliability Theory*, 2nd ed., Wiley, 2004.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from ._validation import check_in_range, check_integer, check_nonnegative, check_positive, check_probability
+from .availability import k_of_n_unavailability
+from .geography import haversine_km, rtt_floor_ms
+from .simulation import batch_means_ci
+
+__all__ = [
+    "best_sites",
+    "failover_shares",
+    "failover_utilization_limit",
+    "max_utilization_for_failover",
+    "datacenters_needed",
+    "service_availability",
+    "simulate_datacenter_availability",
+    "replication_delay_floor_ms",
+]
+
+
+def _points(lat, lon, what):
+    la = np.atleast_1d(np.asarray(lat, dtype=float))
+    lo = np.atleast_1d(np.asarray(lon, dtype=float))
+    if la.shape != lo.shape or la.ndim != 1:
+        raise ValueError(f"{what} latitudes and longitudes must be 1-D of equal length, got {la.shape}, {lo.shape}")
+    return la, lo
+
+
+def _weights(weights, n):
+    w = np.ones(n) if weights is None else np.asarray(check_nonnegative(weights, "weights"), dtype=float)
+    if w.shape != (n,) or w.sum() <= 0:
+        raise ValueError(f"weights must hold {n} non-negative values, not all zero")
+    return w / w.sum()
+
+
+def best_sites(user_lat, user_lon, site_lat, site_lon, k: int, *, weights=None,
+               route_factor: float = 1.0) -> tuple[tuple[int, ...], float]:
+    """The ``k`` candidate sites that minimise the users' mean RTT to their nearest site.
+
+    .. math:: \\min_{J \\subseteq \\{1..n\\},\\ |J| = k}\\ \\sum_u w_u \\min_{j \\in J} \\frac{2 r D(u, j)}{v}
+
+    (the *k-median* problem), solved exactly by trying all
+    :math:`\\binom{n}{k}` subsets, which is fast for the handful of cloud
+    regions a service can choose from (at most 200,000 subsets).
+
+    Parameters
+    ----------
+    user_lat, user_lon : array
+        User locations, degrees.
+    site_lat, site_lon : array
+        Candidate data-center locations, degrees.
+    k : int
+        Sites to open, 1 <= k <= number of candidates.
+    weights : array, optional
+        Users per location (default equal).
+    route_factor : float
+        :math:`r \\ge 1` (see :func:`scaling_lab.geography.rtt_floor_ms`).
+
+    Returns
+    -------
+    (sites, mean_rtt_ms)
+        Indices of the chosen sites (ascending) and the weighted mean RTT in ms.
+
+    References
+    ----------
+    O. Kariv and S. L. Hakimi, *An algorithmic approach to network location
+    problems II: the p-medians*, SIAM J. Appl. Math. 37(3), 1979.
+    """
+    ula, ulo = _points(user_lat, user_lon, "user")
+    sla, slo = _points(site_lat, site_lon, "site")
+    n = len(sla)
+    k = check_integer(k, "k", minimum=1)
+    if k > n:
+        raise ValueError(f"k must be in [1, {n}] (the number of candidate sites), got {k}")
+    if math.comb(n, k) > 200_000:
+        raise ValueError(f"C({n}, {k}) = {math.comb(n, k)} subsets is too many to enumerate (max 200,000)")
+    w = _weights(weights, len(ula))
+    rtt = np.asarray(rtt_floor_ms(haversine_km(ula[:, None], ulo[:, None], sla[None, :], slo[None, :]),
+                                  route_factor))
+    best, best_cost = None, np.inf
+    for combo in itertools.combinations(range(n), k):
+        cost = float(w @ rtt[:, combo].min(axis=1))
+        if cost < best_cost - 1e-12:
+            best, best_cost = combo, cost
+    return tuple(int(i) for i in best), best_cost
+
+
+def failover_shares(user_lat, user_lon, dc_lat, dc_lon, *, weights=None) -> np.ndarray:
+    """Share of all traffic each data center serves, normally and with each one down.
+
+    Every user goes to the nearest data center that is up.  Row 0 is the
+    normal split :math:`s_j`; row :math:`i + 1` the split
+    :math:`s^{(i)}_j` while data center :math:`i` is down (its own entry 0):
+    its users move to their second-nearest site, not evenly to all survivors.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(k + 1, k)``; every row sums to 1 (for ``k = 1`` the failure row is all zero).
+    """
+    ula, ulo = _points(user_lat, user_lon, "user")
+    dla, dlo = _points(dc_lat, dc_lon, "data-center")
+    k = check_integer(len(dla), "number of data centers", minimum=1)
+    w = _weights(weights, len(ula))
+    d = np.asarray(haversine_km(ula[:, None], ulo[:, None], dla[None, :], dlo[None, :]))
+    out = np.zeros((k + 1, k))
+    out[0] = np.bincount(d.argmin(axis=1), weights=w, minlength=k)
+    for i in range(k):
+        if k == 1:
+            break
+        di = d.copy()
+        di[:, i] = np.inf
+        out[i + 1] = np.bincount(di.argmin(axis=1), weights=w, minlength=k)
+    return out
+
+
+def failover_utilization_limit(datacenters, failed: int = 1, max_utilization=1.0):
+    """Highest normal utilization of ``k`` equal data centers so that ``k - f`` survivors absorb the load.
+
+    With load spread evenly, the survivors of :math:`f` failures carry
+    :math:`k/(k-f)` times their normal load, so
+
+    .. math:: u \\le u_{\\max}\\,\\frac{k - f}{k}.
+
+    Parameters
+    ----------
+    datacenters : int or array of int
+        :math:`k \\ge 1`.
+    failed : int
+        :math:`0 \\le f < k`.
+    max_utilization : float
+        :math:`u_{\\max}` in (0, 1], the utilization the survivors may reach
+        (below 1 when a latency SLO must still hold).
+    """
+    k = np.asarray(check_integer(datacenters, "datacenters", minimum=1))
+    f = check_integer(failed, "failed", minimum=0)
+    if np.any(f >= k):
+        raise ValueError(f"failed must be in [0, datacenters - 1], got failed={f} for datacenters={datacenters!r}")
+    um = check_in_range(max_utilization, "max_utilization", 0.0, 1.0, low_open=True)
+    out = um * (k - f) / k
+    return float(out) if np.ndim(out) == 0 else out.astype(float)
+
+
+def max_utilization_for_failover(shares, max_utilization: float = 1.0) -> float:
+    """Highest normal utilization when each data center is sized for its normal share and must absorb any one failure.
+
+    Each data center :math:`j` gets capacity proportional to its normal share
+    :math:`s_j`, so all run at the same utilization :math:`u`.  When :math:`i`
+    fails, :math:`j` runs at :math:`u\\,s^{(i)}_j / s_j`; this must stay at
+    most :math:`u_{\\max}` for every :math:`i \\ne j`:
+
+    .. math:: u \\le u_{\\max} \\min_{i \\ne j,\\ s^{(i)}_j > 0} \\frac{s_j}{s^{(i)}_j}.
+
+    For an even split whose load spreads evenly this is :math:`u_{\\max}(k-1)/k`;
+    geography usually makes it lower, because a failed site's users all move
+    to one neighbour.
+
+    Parameters
+    ----------
+    shares : array, shape (k + 1, k)
+        As returned by :func:`failover_shares`.
+    max_utilization : float
+        :math:`u_{\\max}` in (0, 1].
+
+    Returns
+    -------
+    float
+        The limit, 0 when a single data center carries all traffic (nothing can absorb it).
+    """
+    s = np.asarray(check_nonnegative(shares, "shares"), dtype=float)
+    if s.ndim != 2 or s.shape[0] != s.shape[1] + 1:
+        raise ValueError(f"shares must have shape (k + 1, k), got {s.shape}")
+    um = check_in_range(max_utilization, "max_utilization", 0.0, 1.0, low_open=True)
+    k = s.shape[1]
+    normal = s[0]
+    worst = 1.0
+    for i in range(k):
+        if normal[i] <= 0:
+            continue  # a site nobody uses can fail without moving anyone
+        after = s[i + 1]
+        if k == 1 or after.sum() <= 0:
+            return 0.0  # nothing left to absorb the load
+        moved = np.arange(k) != i
+        moved &= after > 0
+        worst = min(worst, float(np.min(normal[moved] / after[moved])))
+    return float(um * worst)
+
+
+def datacenters_needed(datacenters, utilization, max_utilization=1.0):
+    """Least number of the ``k`` data centers that can carry the load: :math:`m = \\lceil k u / u_{\\max} \\rceil`.
+
+    Parameters
+    ----------
+    datacenters : int or array of int
+        :math:`k \\ge 1` equal data centers, each normally at utilization :math:`u`.
+    utilization : float or array
+        :math:`u` in [0, 1].
+    max_utilization : float
+        :math:`u_{\\max}` in (0, 1].
+    """
+    k = np.asarray(check_integer(datacenters, "datacenters", minimum=1))
+    u = np.asarray(check_probability(utilization, "utilization"), dtype=float)
+    um = check_in_range(max_utilization, "max_utilization", 0.0, 1.0, low_open=True)
+    m = np.maximum(1, np.ceil(k * u / um - 1e-9)).astype(np.int64)
+    return int(m) if m.ndim == 0 else m
+
+
+def service_availability(datacenters: int, utilization: float, dc_unavailability, *,
+                         max_utilization: float = 1.0):
+    """Unavailability of a service on ``k`` data centers that needs :math:`m` of them up.
+
+    The service is up while at least :math:`m` = :func:`datacenters_needed`
+    data centers are up (independent failures, each down a fraction
+    :math:`q` of the time):
+
+    .. math:: U = P\\big(\\mathrm{Binomial}(k, q) \\ge k - m + 1\\big).
+
+    At :math:`u \\le u_{\\max}/k` one data center suffices (1-of-k,
+    :math:`U = q^k`); at :math:`u \\le u_{\\max}(k-1)/k` the service survives
+    any single failure (:math:`U \\approx \\binom{k}{2} q^2`); above that, every
+    single failure is an outage (:math:`U \\approx kq`).  Returns the
+    *unavailability*, exact at many nines (see :mod:`scaling_lab.availability`).
+
+    Parameters
+    ----------
+    datacenters : int
+        :math:`k \\ge 1`.
+    utilization : float
+        Normal utilization of each data center, in [0, 1].
+    dc_unavailability : float or array
+        :math:`q` of one data center, in [0, 1].
+    max_utilization : float
+        :math:`u_{\\max}` in (0, 1].
+    """
+    m = datacenters_needed(datacenters, utilization, max_utilization)
+    if m > datacenters:
+        return 1.0 if np.ndim(dc_unavailability) == 0 else np.ones_like(np.asarray(dc_unavailability, float))
+    return k_of_n_unavailability(m, datacenters, dc_unavailability)
+
+
+def simulate_datacenter_availability(datacenters: int, needed: int, mttf_h: float, mttr_h: float, *,
+                                     horizon_h: float = 1e7, n_batches: int = 30,
+                                     seed: int | None = 0) -> tuple[float, float]:
+    """Fraction of time fewer than ``needed`` of ``datacenters`` are up, by simulation.
+
+    Each data center alternates independently between up periods
+    (exponential, mean ``mttf_h``) and repairs (exponential, mean ``mttr_h``)
+    and starts up.  The up-count is integrated exactly between events; the
+    95 % half-width comes from ``n_batches`` equal slices of the horizon
+    (batch means).
+
+    Returns
+    -------
+    (unavailability, half_width)
+    """
+    k = check_integer(datacenters, "datacenters", minimum=1)
+    m = check_integer(needed, "needed", minimum=1)
+    if m > k:
+        raise ValueError(f"needed must be in [1, datacenters={k}], got {m}")
+    f = check_positive(mttf_h, "mttf_h")
+    r = check_positive(mttr_h, "mttr_h")
+    horizon = check_positive(horizon_h, "horizon_h")
+    nb = check_integer(n_batches, "n_batches", minimum=2)
+    rng = np.random.default_rng(seed)
+    n_cycles = int(1.2 * horizon / (f + r)) + 50
+    times, steps = [], []
+    for _ in range(k):
+        up = rng.exponential(f, n_cycles)
+        down = rng.exponential(r, n_cycles)
+        fail = np.cumsum(up + down) - down          # end of each up period
+        repair = fail + down
+        while repair[-1] < horizon:                  # extremely rare: extend
+            more_up, more_down = rng.exponential(f, n_cycles), rng.exponential(r, n_cycles)
+            extra_fail = repair[-1] + np.cumsum(more_up + more_down) - more_down
+            fail = np.concatenate((fail, extra_fail))
+            repair = np.concatenate((repair, extra_fail + more_down))
+        times += [fail, repair]
+        steps += [np.full(len(fail), -1), np.full(len(repair), 1)]
+    t = np.concatenate(times)
+    s = np.concatenate(steps)
+    order = np.argsort(t, kind="stable")
+    t, s = t[order], s[order]
+    keep = t < horizon
+    t, s = t[keep], s[keep]
+    up_count = k + np.cumsum(s)                     # after each event
+    edges = np.concatenate(([0.0], t, [horizon]))
+    counts = np.concatenate(([k], up_count))
+    down = (counts < m).astype(float)
+    # integrate the indicator over each batch slice
+    batch_edges = np.linspace(0.0, horizon, nb + 1)
+    cum = np.concatenate(([0.0], np.cumsum(down * np.diff(edges))))
+    at = np.interp(batch_edges, edges, cum)
+    per_batch = np.diff(at) / np.diff(batch_edges)
+    mean, half = batch_means_ci(per_batch, nb)
+    return mean, half
+
+
+def replication_delay_floor_ms(distance_km, route_factor: float = 1.0, *, synchronous: bool = False):
+    """Least time for a write committed in one region to reach (or be acknowledged by) another.
+
+    Asynchronous replication ships the write one way, so its lag is at
+    least half a round trip; synchronous replication waits for the remote
+    acknowledgement, adding a full round trip to every commit:
+
+    .. math:: L_{\\text{async}} \\ge \\frac{r D}{v}, \\qquad
+              \\Delta T_{\\text{sync}} \\ge \\frac{2 r D}{v}
+
+    with :math:`v \\approx 204` km/ms in fibre (see
+    :func:`scaling_lab.geography.rtt_floor_ms`).  No amount of hardware
+    lowers it.
+
+    Parameters
+    ----------
+    distance_km : float or array
+        Great-circle distance between the regions, >= 0.
+    route_factor : float
+        :math:`r \\ge 1`.
+    synchronous : bool
+        Whether the commit waits for the remote region.
+    """
+    rtt = rtt_floor_ms(distance_km, route_factor)
+    return rtt if synchronous else rtt / 2.0
