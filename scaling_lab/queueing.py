@@ -17,7 +17,7 @@ No factorials are formed.
 References
 ----------
 L. Kleinrock, *Queueing Systems, Volume 1: Theory*, Wiley, 1975, §3.5.
-M. Harchol-Balter, *Performance Modeling and Design of Computer Systems*,
+Mor Harchol-Balter, *Performance Modeling and Design of Computer Systems*,
 Cambridge University Press, 2013, ch. 14.
 """
 

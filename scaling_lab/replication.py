@@ -16,7 +16,7 @@ network delay.
 References
 ----------
 L. Kleinrock, *Queueing Systems, Volume 1*, Wiley, 1975, §3.2 (M/M/1).
-M. Kleppmann, *Designing Data-Intensive Applications*, O'Reilly, 2017, ch. 5
+Martin Kleppmann, *Designing Data-Intensive Applications*, O'Reilly, 2017, ch. 5
 (replication lag, read-your-writes, failover).
 """
 
