@@ -201,3 +201,15 @@ def test_internal_links_and_alt_text():
                 broken.append(f"{page.relative_to(SITE)} -> {href} (no such anchor)")
     assert not broken, "broken internal links:\n" + "\n".join(broken)
     assert not no_alt, "images without alt text:\n" + "\n".join(no_alt)
+
+
+def test_page_weight_budget():
+    """Each page stays within 1.5 MB without the shared plotly.min.js (tools/page_weights.py reports them all)."""
+    _require(SITE.is_dir(), f"{SITE} is missing: run `make site` first")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("page_weights", ROOT / "tools" / "page_weights.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    heavy = [(page, size) for page, size in module.page_weights(SITE) if size > 1.5e6]
+    assert not heavy, f"pages over 1.5 MB: {heavy}"
