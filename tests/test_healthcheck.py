@@ -1,0 +1,53 @@
+"""Health-check detection time and failed requests against their simulation."""
+
+import numpy as np
+import pytest
+
+from scaling_lab.healthcheck import detection_time, requests_to_failed_server, simulate_failed_requests
+
+
+def test_detection_time_defaults_of_a_cloud_balancer():
+    # interval 30 s, threshold 2, timeout 5 s: detected 35 to 65 s after the failure, 50 s on average
+    d = detection_time(30.0, 2, 5.0)
+    assert (d.minimum, d.mean, d.maximum) == pytest.approx((35.0, 50.0, 65.0))
+
+
+@pytest.mark.parametrize("policy", ["round_robin", "random"])
+@pytest.mark.parametrize("interval, k, timeout", [(30.0, 2, 5.0), (5.0, 3, 0.0), (10.0, 1, 2.0)])
+def test_simulated_failures_match_the_mean_and_stay_within_bounds(policy, interval, k, timeout):
+    lam, n = 400.0, 5
+    counts = simulate_failed_requests(lam, n, interval, k, timeout, policy=policy, n_trials=20_000, seed=7)
+    expected = requests_to_failed_server(lam, n, interval, k, timeout)
+    half = 3 * counts.std(ddof=1) / np.sqrt(len(counts))
+    assert abs(counts.mean() - expected) <= half
+    d = detection_time(interval, k, timeout)
+    # no trial can see more than the Poisson count of the longest window allows (loose 6-sigma bound)
+    top = lam / n * d.maximum
+    assert counts.max() <= top + 6 * np.sqrt(top) + 1
+    assert counts.min() >= 0
+
+
+def test_round_robin_is_less_variable_than_random():
+    rr = simulate_failed_requests(300.0, 10, 30.0, 2, 5.0, policy="round_robin", n_trials=20_000, seed=1)
+    rnd = simulate_failed_requests(300.0, 10, 30.0, 2, 5.0, policy="random", n_trials=20_000, seed=1)
+    assert rr.var() < rnd.var()
+
+
+def test_failed_requests_scale_with_rate_and_share():
+    r = requests_to_failed_server(np.array([0.0, 100.0, 200.0]), 4, 10.0, 2, 1.0)
+    np.testing.assert_allclose(r, [0.0, 100 / 4 * 16.0, 200 / 4 * 16.0])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: detection_time(0.0, 2),
+    lambda: detection_time(10.0, 0),
+    lambda: detection_time(10.0, 2, 11.0),
+    lambda: detection_time(10.0, 2, -1.0),
+    lambda: requests_to_failed_server(-1.0, 2, 10.0, 2),
+    lambda: requests_to_failed_server(1.0, 0, 10.0, 2),
+    lambda: simulate_failed_requests(1.0, 2, 10.0, 2, policy="jsq"),
+    lambda: simulate_failed_requests(1.0, 2, 10.0, 2, n_trials=1),
+])
+def test_bad_input_raises(call):
+    with pytest.raises(ValueError):
+        call()
