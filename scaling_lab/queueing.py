@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+from scipy import optimize, special
 
 from ._validation import (
     check_in_range,
@@ -183,6 +183,18 @@ def _h(x: np.ndarray) -> np.ndarray:
     return np.where(small, 1.0 - x / 2.0, -np.expm1(-safe) / safe)
 
 
+def _response_tail(t, mu, theta, c_wait):
+    """P(T > t) of M/M/c given μ, θ = cμ - λ and the Erlang C probability (1 where θ <= 0).
+
+    (e^{-θt} - e^{-μt})/(μ - θ) = t e^{-min(θ,μ)t} h(|θ-μ|t): no overflow, no cancellation.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        slow = np.minimum(np.maximum(theta, 0.0), mu)
+        p = np.exp(-mu * t) + c_wait * mu * t * np.exp(-slow * t) * _h(np.abs(theta - mu) * t)
+        p = np.where(theta > 0, p, 1.0)
+    return np.clip(p, 0.0, 1.0)
+
+
 @dataclass(frozen=True)
 class MMc:
     """An M/M/c queue with FCFS discipline: Poisson arrivals, exponential service, c servers.
@@ -296,14 +308,7 @@ class MMc:
         """:math:`P(T > t)` for ``t`` >= 0 seconds (exact, see the class notes)."""
         t = np.asarray(check_nonnegative(t, "t"), dtype=float)
         mu = np.asarray(self.service_rate, dtype=float)
-        theta = self._theta
-        c_wait = np.asarray(self.prob_wait)
-        # (e^{-θt} - e^{-μt})/(μ - θ) = t e^{-min(θ,μ)t} h(|θ-μ|t): no overflow, no cancellation.
-        with np.errstate(over="ignore", invalid="ignore"):
-            slow = np.minimum(np.maximum(theta, 0.0), mu)
-            p = np.exp(-mu * t) + c_wait * mu * t * np.exp(-slow * t) * _h(np.abs(theta - mu) * t)
-            p = np.where(theta > 0, p, 1.0)
-        return _scalar_or_array(np.clip(p, 0.0, 1.0))
+        return _scalar_or_array(_response_tail(t, mu, self._theta, np.asarray(self.prob_wait)))
 
     def wait_quantile(self, q):
         """The q-quantile of the waiting time in seconds (0 when q <= 1 - C).
@@ -327,14 +332,15 @@ class MMc:
         q = np.asarray(check_open_probability(q, "q"), dtype=float)
         mu = np.asarray(self.service_rate, dtype=float)
         theta = self._theta
-        q, mu, theta = np.broadcast_arrays(q, mu, theta)
+        c_wait = np.asarray(self.prob_wait)
+        q, mu, theta, c_wait = np.broadcast_arrays(q, mu, theta, c_wait)
         stable = theta > 0
         rate = np.where(stable, np.minimum(mu, np.where(stable, theta, 1.0)), 1.0)
         lo = np.zeros(q.shape)
         hi = 2.0 * np.log(2.0 / (1.0 - q)) / rate
         for _ in range(200):
             mid = 0.5 * (lo + hi)
-            above = np.asarray(self.prob_response_exceeds(mid)) > 1.0 - q
+            above = _response_tail(mid, mu, theta, c_wait) > 1.0 - q
             lo = np.where(above, mid, lo)
             hi = np.where(above, hi, mid)
             if np.all(hi - lo <= 1e-13 * hi):
@@ -390,7 +396,7 @@ def servers_needed(arrival_rate: float, service_rate: float, *,
         checks.append(lambda m: m.mean_wait <= w)
     if max_wait_quantile is not None:
         qw, tw = _quantile_target(max_wait_quantile, "max_wait_quantile")
-        checks.append(lambda m: m.wait_quantile(qw) <= tw)
+        checks.append(lambda m: m.prob_wait_exceeds(tw) <= 1.0 - qw)  # same as wait_quantile(qw) <= tw
     if max_response_quantile is not None:
         qr, tr = _quantile_target(max_response_quantile, "max_response_quantile")
         if np.exp(-mu * tr) > 1.0 - qr:
@@ -398,7 +404,7 @@ def servers_needed(arrival_rate: float, service_rate: float, *,
                 f"max_response_quantile={max_response_quantile!r} is unreachable: even with no "
                 f"waiting, the service time alone exceeds {tr} s with probability "
                 f"{np.exp(-mu * tr):.3g} > {1 - qr:.3g}")
-        checks.append(lambda m: m.response_quantile(qr) <= tr)
+        checks.append(lambda m: m.prob_response_exceeds(tr) <= 1.0 - qr)  # same as response_quantile(qr) <= tr
 
     def ok(c: int) -> bool:
         m = MMc(lam, mu, c)
@@ -428,8 +434,8 @@ def max_arrival_rate(service_rate: float, servers: int, *,
     """The largest arrival rate an M/M/c queue carries while meeting every target.
 
     The inverse of :func:`servers_needed`: for fixed :math:`c` and :math:`\\mu`
-    every metric grows with :math:`\\lambda`, so the answer is found by
-    bisection on :math:`\\lambda \\in (0, c\\mu)`.  Returns 0.0 when no
+    every metric grows with :math:`\\lambda`, so each target's boundary is one
+    root of a closed form on :math:`\\lambda \\in (0, c\\mu)` (Brent's method).  Returns 0.0 when no
     positive rate meets the targets (the service time alone breaks the SLO).
 
     Parameters
@@ -450,36 +456,27 @@ def max_arrival_rate(service_rate: float, servers: int, *,
     """
     mu = check_positive(service_rate, "service_rate")
     c = check_integer(servers, "servers", minimum=1)
-    checks = []
+    # Each target is g(lambda) <= 0 for a continuous g increasing in lambda; a quantile target
+    # "q-quantile <= t" is the tail condition P(X > t) <= 1 - q.
+    excess = []
     if max_response_quantile is not None:
         qr, tr = _quantile_target(max_response_quantile, "max_response_quantile")
-        checks.append(lambda m: m.response_quantile(qr) <= tr)
+        excess.append(lambda lam: MMc(lam, mu, c).prob_response_exceeds(tr) - (1.0 - qr))
     if max_wait_quantile is not None:
         qw, tw = _quantile_target(max_wait_quantile, "max_wait_quantile")
-        checks.append(lambda m: m.wait_quantile(qw) <= tw)
+        excess.append(lambda lam: MMc(lam, mu, c).prob_wait_exceeds(tw) - (1.0 - qw))
     if max_mean_wait is not None:
         w = check_positive(max_mean_wait, "max_mean_wait")
-        checks.append(lambda m: m.mean_wait <= w)
+        excess.append(lambda lam: MMc(lam, mu, c).mean_wait - w)
     cap = c * mu
-    if not checks:
-        return float(cap)
-
-    def ok(lam: float) -> bool:
-        m = MMc(lam, mu, c)
-        return all(bool(check(m)) for check in checks)
-
-    lo, hi = 0.0, cap
-    if not ok(cap * 1e-9):
-        return 0.0
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        if ok(mid):
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-12 * cap:
-            break
-    return lo
+    lo, hi = cap * 1e-9, cap * (1.0 - 1e-12)
+    best = float(cap)
+    for g in excess:
+        if g(lo) > 0:
+            return 0.0
+        if g(hi) > 0:
+            best = min(best, optimize.brentq(g, lo, hi, xtol=1e-12 * cap, rtol=1e-12))
+    return best
 
 
 def _quantile_target(target, name: str) -> tuple[float, float]:
