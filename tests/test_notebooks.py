@@ -37,7 +37,9 @@ def test_chapter_has_checked_numbers(path):
 @pytest.mark.parametrize("path", chapters(), ids=lambda p: p.stem)
 def test_only_checked_outputs_are_stored(path):
     """`make strip` keeps the repository light: unchecked cells carry no outputs."""
-    cells = json.loads(path.read_text())["cells"]
+    notebook = json.loads(path.read_text())
+    assert "widgets" not in notebook["metadata"], f"{path.name} stores ipywidgets state; run `make strip`"
+    cells = notebook["cells"]
     heavy = [c for c in cells if c["cell_type"] == "code" and c.get("outputs")
              and not "".join(c["source"]).lstrip().startswith(MARK)]
     assert not heavy, f"{path.name}: {len(heavy)} unchecked cells store outputs; run `make strip`"

@@ -19,6 +19,9 @@ MARK = "# NBVAL_CHECK_OUTPUT"
 
 
 def strip(nb) -> None:
+    # Live explorer panels leave ipywidgets state in the notebook metadata; the website must not
+    # carry it (it would make every page load the widget manager from a CDN).
+    nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
