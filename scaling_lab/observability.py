@@ -1,0 +1,103 @@
+"""Observability arithmetic: SLO error budgets, burn-rate alerts, and what telemetry costs.
+
+An SLO of :math:`s` (say 99.9 % of requests good over 30 days) leaves an *error
+budget* of :math:`1 - s` of the requests (or of the time).  A service failing a
+fraction :math:`e` of requests burns the budget at rate :math:`b = e/(1 - s)`:
+at :math:`b = 1` it lasts exactly the SLO window.  Alerting on the burn rate
+over a short window catches fast burns without paging on noise.
+
+Telemetry volume: a log line per event at :math:`r` events per second, sampled
+with probability :math:`p`, writes :math:`r p s \\cdot 86\\,400` bytes a day
+(:func:`scaling_lab.tails.daily_volume_bytes` without sampling); a metric
+time series scraped every :math:`\\Delta` seconds stores :math:`86\\,400/\\Delta`
+samples a day, about 1.37 bytes each with Gorilla compression.
+
+References
+----------
+B. Beyer, C. Jones, J. Petoff and N. R. Murphy (eds.), *Site Reliability
+Engineering*, O'Reilly, 2016, ch. 3-4 (error budgets, SLOs).
+B. Beyer, N. R. Murphy, D. K. Rensin, K. Kawahara and S. Thorne (eds.), *The
+Site Reliability Workbook*, O'Reilly, 2018, ch. 5 (burn-rate alerts).
+T. Pelkonen et al., *Gorilla: a fast, scalable, in-memory time series
+database*, VLDB 2015 (1.37 bytes per sample).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import check_in_range, check_nonnegative, check_positive, check_probability
+from .tails import daily_volume_bytes
+
+__all__ = ["GORILLA_BYTES_PER_SAMPLE", "error_budget", "burn_rate", "budget_exhaustion_time",
+           "burn_rate_threshold", "sampled_log_bytes_per_day", "metric_bytes_per_day"]
+
+#: Mean bytes per (timestamp, value) sample with Gorilla compression (Pelkonen et al. 2015).
+GORILLA_BYTES_PER_SAMPLE = 1.37
+
+
+def _out(x):
+    x = np.asarray(x, dtype=float)
+    return float(x) if x.ndim == 0 else x
+
+
+def error_budget(slo, window):
+    """Allowed bad fraction times the window: :math:`(1 - s)\\,W`.
+
+    ``window`` in any unit (seconds, minutes, requests): 99.9 % over 30 days
+    (43,200 minutes) is 43.2 minutes; over a million requests, 1,000 requests.
+    """
+    s = np.asarray(check_in_range(slo, "slo", 0.0, 1.0, high_open=True), dtype=float)
+    w = np.asarray(check_nonnegative(window, "window"), dtype=float)
+    return _out((1.0 - s) * w)
+
+
+def burn_rate(error_ratio, slo):
+    """Budget burn rate :math:`b = e / (1 - s)`: 1 spends the budget in exactly the SLO window."""
+    e = np.asarray(check_probability(error_ratio, "error_ratio"), dtype=float)
+    s = np.asarray(check_in_range(slo, "slo", 0.0, 1.0, high_open=True), dtype=float)
+    return _out(e / (1.0 - s))
+
+
+def budget_exhaustion_time(error_ratio, slo, window):
+    """Time until a constant error ratio spends a full budget: :math:`W / b` (``inf`` without errors)."""
+    b = np.asarray(burn_rate(error_ratio, slo), dtype=float)
+    w = np.asarray(check_positive(window, "window"), dtype=float)
+    with np.errstate(divide="ignore"):
+        return _out(np.where(b > 0, w / np.where(b > 0, b, 1.0), np.inf))
+
+
+def burn_rate_threshold(budget_fraction, alert_window, slo_window):
+    """Burn rate that spends ``budget_fraction`` of the budget within ``alert_window``.
+
+    .. math:: b^{*} = f \\, \\frac{W_{SLO}}{W_{alert}}
+
+    The SRE workbook pages when 2 % of a 30-day budget burns within an hour
+    (:math:`b^* = 14.4`) or 5 % within six hours (:math:`b^* = 6`), and opens a
+    ticket for 10 % within three days (:math:`b^* = 1`).
+    """
+    f = np.asarray(check_in_range(budget_fraction, "budget_fraction", 0.0, 1.0, low_open=True), dtype=float)
+    a = np.asarray(check_positive(alert_window, "alert_window"), dtype=float)
+    w = np.asarray(check_positive(slo_window, "slo_window"), dtype=float)
+    return _out(f * w / a)
+
+
+def sampled_log_bytes_per_day(events_per_s, bytes_per_event, sample_rate=1.0):
+    """Bytes of logs a day when each event is kept with probability ``sample_rate``: :math:`r\\,p\\,s \\cdot 86\\,400`."""
+    p = np.asarray(check_probability(sample_rate, "sample_rate"), dtype=float)
+    r = np.asarray(check_nonnegative(events_per_s, "events_per_s"), dtype=float)
+    return _out(np.asarray(daily_volume_bytes(r * p, bytes_per_event), dtype=float))
+
+
+def metric_bytes_per_day(series, scrape_interval_s, bytes_per_sample=GORILLA_BYTES_PER_SAMPLE):
+    """Bytes a day stored for ``series`` time series scraped every ``scrape_interval_s``.
+
+    .. math:: V = N \\, \\frac{86\\,400}{\\Delta} \\, b
+
+    A series is one metric name with one combination of label values, so the
+    count multiplies: servers x metrics x label values.
+    """
+    n = np.asarray(check_nonnegative(series, "series"), dtype=float)
+    d = np.asarray(check_positive(scrape_interval_s, "scrape_interval_s"), dtype=float)
+    b = np.asarray(check_positive(bytes_per_sample, "bytes_per_sample"), dtype=float)
+    return _out(n * 86_400.0 / d * b)
