@@ -35,7 +35,14 @@ $(MATHJAX): $(STAMP)
 	rm -rf book/_static/mathjax
 	cp -r "$$($(BIN)/python -c 'import mathjax, os; print(os.path.join(os.path.dirname(mathjax.__file__), "static", "mathjax", "es5"))')" book/_static/mathjax
 
+# Notebooks are executed first on every core into the build's execution cache (jupyter-cache),
+# then the book build reuses those outputs; a notebook that failed here is re-run by the build,
+# which reports its traceback.
+JCACHE := _build/.jupyter_cache
 site: venv $(PLOTLY_JS) $(MATHJAX)
+	@mkdir -p _build
+	@yes | SCALING_LAB_STATIC=1 $(BIN)/jcache notebook -p $(JCACHE) add notebooks/*.ipynb >/dev/null
+	SCALING_LAB_STATIC=1 $(BIN)/jcache project -p $(JCACHE) execute --executor local-parallel --timeout 300
 	SCALING_LAB_STATIC=1 $(BIN)/jupyter-book build -W -n --keep-going .
 	@$(BIN)/python tools/page_weights.py _build/html
 
@@ -52,7 +59,7 @@ browser-deps:
 	else echo "chromium is not installed and cannot be installed here: the browser test will be skipped"; fi
 
 test: site browser-deps
-	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/sanitize.cfg tests notebooks
+	$(BIN)/python -m pytest -n auto --dist loadfile --nbval-lax --nbval-sanitize-with tests/sanitize.cfg tests notebooks
 
 unit: venv
 	$(BIN)/python -m pytest tests -m "not browser" -q
