@@ -69,8 +69,9 @@ def _template() -> go.layout.Template:
 
 def setup() -> None:
     """Register the book's template and renderer and make them the defaults."""
-    pio.templates[TEMPLATE_NAME] = _template()
-    pio.templates.default = f"plotly_white+{TEMPLATE_NAME}"
+    # Merge once: a "a+b" default would be re-merged by every go.Figure() (~30 ms each).
+    pio.templates[TEMPLATE_NAME] = pio.templates.merge_templates(pio.templates["plotly_white"], _template())
+    pio.templates.default = TEMPLATE_NAME
     pio.renderers[RENDERER_NAME] = StaticHTMLRenderer()
     pio.renderers.default = f"plotly_mimetype+{RENDERER_NAME}"
 

@@ -113,7 +113,8 @@ def test_page_renders_in_browser(path, server, browser):
             assert fig["svg"], f"{rel}: figure {fig['id']} did not draw"
             assert fig["drawnSliders"] == fig["sliders"], f"{rel}: figure {fig['id']} lost its sliders"
         if re.search(r'class="[^"]*\bmath\b', html):
-            page.wait_for_selector("mjx-container", timeout=20_000)
+            # "attached": the contents menu holds hidden copies of headings, formulas included.
+            page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
             raw = page.evaluate("() => Array.from(document.querySelectorAll('.math')).filter("
                                 "e => !e.querySelector('mjx-container') && /\\\\[a-zA-Z]/.test(e.textContent)).length")
             assert raw == 0, f"{rel}: {raw} formulas left untypeset"
