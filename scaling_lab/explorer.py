@@ -8,7 +8,8 @@ few named inputs and a grid of values for each input::
     ex.show()
 
 * In Jupyter (a live kernel) ``show()`` displays an ipywidgets panel whose
-  inputs accept *any* value, redrawing the figure on every change.
+  numeric inputs accept *any* value (named choices become a drop-down),
+  redrawing the figure on every change.
 * On the static website (the book is built with ``SCALING_LAB_STATIC=1``)
   ``show()`` displays a plotly figure with one slider per input over the
   precomputed grid.  It needs no kernel: ``book/_static/explorer.js`` (loaded
@@ -72,6 +73,11 @@ class Slider:
     @property
     def default_index(self) -> int:
         return list(self.values).index(self.default)
+
+    @property
+    def is_numeric(self) -> bool:
+        return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                   for v in self.values)
 
     @property
     def is_integer(self) -> bool:
@@ -200,10 +206,13 @@ class Explorer:
 
         inputs = {}
         for s in self.sliders:
-            cls = widgets.IntText if s.is_integer else widgets.FloatText
-            inputs[s.name] = cls(value=s.default, description=s.describe(),
-                                 style={"description_width": "initial"},
-                                 layout=widgets.Layout(width="260px"))
+            common = dict(value=s.default, description=s.describe(), style={"description_width": "initial"},
+                          layout=widgets.Layout(width="260px"))
+            if s.is_numeric:
+                cls = widgets.IntText if s.is_integer else widgets.FloatText
+                inputs[s.name] = cls(**common)
+            else:  # named choices (a region, a policy): pick one of them
+                inputs[s.name] = widgets.Dropdown(options=list(s.values), **common)
         out = widgets.Output()
 
         def redraw(_=None):

@@ -57,3 +57,13 @@ def test_static_mode_follows_environment(monkeypatch):
     assert is_static()
     monkeypatch.setenv("SCALING_LAB_STATIC", "0")
     assert not is_static()
+
+
+def test_named_choices_become_a_dropdown():
+    def by_name(region):
+        return go.Figure(go.Bar(x=["a"], y=[len(region)]))
+
+    ex = Explorer(by_name, [Slider("region", "Origin", ["us-east-1", "eu-west-1"], default="eu-west-1")])
+    assert len(ex.figure().frames) == 2
+    widget = ex.panel().children[0].children[0]
+    assert widget.options == ("us-east-1", "eu-west-1") and widget.value == "eu-west-1"
