@@ -195,8 +195,27 @@ def _response_tail(t, mu, theta, c_wait):
     return np.clip(p, 0.0, 1.0)
 
 
+class _LittlesLaw:
+    """Means that follow from ``mean_wait`` for any queue with ``arrival_rate`` and ``service_rate``."""
+
+    @property
+    def mean_response(self):
+        """:math:`E[T] = E[W_q] + 1/\\mu` seconds."""
+        return _scalar_or_array(np.asarray(self.mean_wait) + 1.0 / np.asarray(self.service_rate))
+
+    @property
+    def mean_queue_length(self):
+        """:math:`L_q = \\lambda E[W_q]` (Little's law), requests waiting."""
+        return _scalar_or_array(np.asarray(self.arrival_rate) * np.asarray(self.mean_wait))
+
+    @property
+    def mean_in_system(self):
+        """:math:`L = \\lambda E[T]` (Little's law), requests waiting or in service."""
+        return _scalar_or_array(np.asarray(self.arrival_rate) * np.asarray(self.mean_response))
+
+
 @dataclass(frozen=True)
-class MMc:
+class MMc(_LittlesLaw):
     """An M/M/c queue with FCFS discipline: Poisson arrivals, exponential service, c servers.
 
     All attributes broadcast over numpy arrays, so a sweep over arrival rates is
@@ -279,21 +298,6 @@ class MMc:
         with np.errstate(divide="ignore", invalid="ignore"):
             w = np.where(theta > 0, np.asarray(self.prob_wait) / np.where(theta > 0, theta, 1.0), np.inf)
         return _scalar_or_array(w)
-
-    @property
-    def mean_response(self):
-        """:math:`E[T] = E[W_q] + 1/\\mu` seconds."""
-        return _scalar_or_array(np.asarray(self.mean_wait) + 1.0 / np.asarray(self.service_rate))
-
-    @property
-    def mean_queue_length(self):
-        """:math:`L_q = \\lambda E[W_q]` (Little's law), requests waiting."""
-        return _scalar_or_array(np.asarray(self.arrival_rate) * np.asarray(self.mean_wait))
-
-    @property
-    def mean_in_system(self):
-        """:math:`L = \\lambda E[T]`, requests waiting or in service."""
-        return _scalar_or_array(np.asarray(self.arrival_rate) * np.asarray(self.mean_response))
 
     # -- distributions ----------------------------------------------------
     def prob_wait_exceeds(self, t):
@@ -496,7 +500,7 @@ __all__ += ["MG1", "MGc", "pooling_comparison", "NPlusOneHeadroom", "n_plus_one_
 
 
 @dataclass(frozen=True)
-class MG1:
+class MG1(_LittlesLaw):
     """An M/G/1 queue: Poisson arrivals, one FCFS server, any service-time distribution.
 
     The mean wait is the Pollaczek–Khinchine formula
@@ -557,24 +561,10 @@ class MG1:
             w = np.where(ok, rho / np.where(ok, 1.0 - rho, 1.0) * (1.0 + np.asarray(self.scv)) / 2.0 * es, np.inf)
         return _scalar_or_array(w)
 
-    @property
-    def mean_response(self):
-        """:math:`E[T] = E[W_q] + E[S]` seconds."""
-        return _scalar_or_array(np.asarray(self.mean_wait) + 1.0 / np.asarray(self.service_rate))
-
-    @property
-    def mean_queue_length(self):
-        """:math:`L_q = \\lambda E[W_q]` (Little's law)."""
-        return _scalar_or_array(np.asarray(self.arrival_rate) * np.asarray(self.mean_wait))
-
-    @property
-    def mean_in_system(self):
-        """:math:`L = \\lambda E[T]`."""
-        return _scalar_or_array(np.asarray(self.arrival_rate) * np.asarray(self.mean_response))
 
 
 @dataclass(frozen=True)
-class MGc:
+class MGc(_LittlesLaw):
     """Allen–Cunneen approximation of a G/G/c queue (M/G/c with the default ``arrival_scv=1``).
 
     .. math:: E[W_q] \\approx \\frac{C(c, a)}{c\\mu - \\lambda}\\,\\frac{c_a^2 + c_s^2}{2}
@@ -641,15 +631,6 @@ class MGc:
         factor = (np.asarray(self.arrival_scv) + np.asarray(self.scv)) / 2.0
         return _scalar_or_array(np.asarray(self._mmc.mean_wait) * factor)
 
-    @property
-    def mean_response(self):
-        """:math:`E[T] = E[W_q] + 1/\\mu` seconds."""
-        return _scalar_or_array(np.asarray(self.mean_wait) + 1.0 / np.asarray(self.service_rate))
-
-    @property
-    def mean_queue_length(self):
-        """:math:`L_q = \\lambda E[W_q]`."""
-        return _scalar_or_array(np.asarray(self.arrival_rate) * np.asarray(self.mean_wait))
 
 
 def pooling_comparison(arrival_rate: float, service_rate: float, servers: int):

@@ -436,6 +436,25 @@ def _outage_table(outages, n_units: int, servers_per_unit: int, unit_name: str):
 # Compiled kernels (plain Python when numba is missing)
 # ---------------------------------------------------------------------------
 @njit(cache=True)
+def _sift_down(keys, vals, size, key, val):
+    """Put (key, val) at the root of the binary min-heap keys[:size] and sift it down."""
+    pos = 0
+    while True:
+        child = 2 * pos + 1
+        if child >= size:
+            break
+        if child + 1 < size and keys[child + 1] < keys[child]:
+            child += 1
+        if keys[child] >= key:
+            break
+        keys[pos] = keys[child]
+        vals[pos] = vals[child]
+        pos = child
+    keys[pos] = key
+    vals[pos] = val
+
+
+@njit(cache=True)
 def _fcfs_heap_kernel(arrivals, services, servers):
     """Kiefer–Wolfowitz with a binary heap of server free times (FCFS, c servers)."""
     n = arrivals.shape[0]
@@ -450,22 +469,7 @@ def _fcfs_heap_kernel(arrivals, services, servers):
         start[i] = s
         k = who[0]
         server[i] = k
-        key = s + services[i]
-        pos = 0
-        while True:  # sift the new free time down from the root
-            child = 2 * pos + 1
-            if child >= servers:
-                break
-            right = child + 1
-            if right < servers and free[right] < free[child]:
-                child = right
-            if free[child] >= key:
-                break
-            free[pos] = free[child]
-            who[pos] = who[child]
-            pos = child
-        free[pos] = key
-        who[pos] = k
+        _sift_down(free, who, servers, s + services[i], k)  # the server's new free time
     return start, server
 
 
@@ -526,23 +530,8 @@ def _router_kernel(arrivals, services, n_st, c, policy, d, tie_u, pick_u, optr, 
         while hsize > 0 and hf[0] <= a:  # departures before this arrival
             count[hs[0]] -= 1
             hsize -= 1
-            if hsize > 0:
-                key = hf[hsize]
-                ks = hs[hsize]
-                pos = 0
-                while True:
-                    child = 2 * pos + 1
-                    if child >= hsize:
-                        break
-                    if child + 1 < hsize and hf[child + 1] < hf[child]:
-                        child += 1
-                    if hf[child] >= key:
-                        break
-                    hf[pos] = hf[child]
-                    hs[pos] = hs[child]
-                    pos = child
-                hf[pos] = key
-                hs[pos] = ks
+            if hsize > 0:  # move the last entry to the root and restore the heap
+                _sift_down(hf, hs, hsize, hf[hsize], hs[hsize])
         n_up = n_st
         if has_out:
             n_up = 0
@@ -685,20 +674,7 @@ def _closed_kernel(demands, think, users, n_cycles, draws):
             stage[u] = 0
             nt = t + think * draws[nd]
             nd += 1
-        pos = 0  # replace the root by (nt, u) and sift down
-        while True:
-            child = 2 * pos + 1
-            if child >= users:
-                break
-            if child + 1 < users and ht[child + 1] < ht[child]:
-                child += 1
-            if ht[child] >= nt:
-                break
-            ht[pos] = ht[child]
-            hu[pos] = hu[child]
-            pos = child
-        ht[pos] = nt
-        hu[pos] = u
+        _sift_down(ht, hu, users, nt, u)  # replace the root by (nt, u)
     return ends, resp
 
 
