@@ -565,35 +565,15 @@ def lru_hit_ratio_curve(trace, *, warmup_fraction: float = 0.0,
 
 
 @njit(cache=True)
-def _fifo_kernel(trace, n_items, c, skip):  # pragma: no cover - compiled
-    cached = np.zeros(n_items, dtype=np.bool_)
-    ring = np.empty(c, dtype=np.int64)
-    head = 0
-    filled = 0
-    hits = 0
-    for k in range(trace.shape[0]):
-        x = trace[k]
-        if cached[x]:
-            if k >= skip:
-                hits += 1
-        else:
-            if filled < c:
-                ring[filled] = x
-                filled += 1
-            else:
-                cached[ring[head]] = False
-                ring[head] = x
-                head += 1
-                if head == c:
-                    head = 0
-            cached[x] = True
-    return hits
+def _replacement_kernel(trace, n_items, c, skip, draws):  # pragma: no cover - compiled
+    """FIFO (``draws`` empty: evict the oldest insertion) or RANDOM (evict slot ``int(draws[k] * c)``).
 
-
-@njit(cache=True)
-def _random_kernel(trace, n_items, c, skip, draws):  # pragma: no cover - compiled
+    Both ignore hits; they differ only in which slot a miss overwrites.
+    """
     cached = np.zeros(n_items, dtype=np.bool_)
     slots = np.empty(c, dtype=np.int64)
+    fifo = draws.shape[0] == 0
+    head = 0
     filled = 0
     hits = 0
     for k in range(trace.shape[0]):
@@ -606,7 +586,13 @@ def _random_kernel(trace, n_items, c, skip, draws):  # pragma: no cover - compil
                 slots[filled] = x
                 filled += 1
             else:
-                j = int(draws[k] * c)
+                if fifo:
+                    j = head
+                    head += 1
+                    if head == c:
+                        head = 0
+                else:
+                    j = int(draws[k] * c)
                 cached[slots[j]] = False
                 slots[j] = x
             cached[x] = True
@@ -737,9 +723,9 @@ def simulate_hit_ratio(policy: str, cache_size: int, *, trace=None, popularity=N
         return float(curve[min(c, len(curve) - 1)])
     n_items = int(t.max()) + 1
     if policy == "fifo":
-        hits = _fifo_kernel(t, n_items, c, skip)
+        hits = _replacement_kernel(t, n_items, c, skip, np.empty(0))
     elif policy == "random":
-        hits = _random_kernel(t, n_items, c, skip, rng.random(len(t)))
+        hits = _replacement_kernel(t, n_items, c, skip, rng.random(len(t)))
     else:
         hits = _lfu_kernel(t, n_items, c, skip)
     return float(hits) / counted

@@ -522,23 +522,6 @@ def _shard_unavailability(mttf_h: float, mttr_h: float, failover_s: float, repli
     return primary_failover(mttf_h, mttr_h, failover_s).unavailability
 
 
-def _workers_for_slo(rate: float, service_rate: float, q: float, slo_s: float) -> int:
-    """Least M/M/c worker count with :math:`P(T > \\mathrm{SLO}) \\le 1 - q`, i.e. the same answer as
-    :func:`~scaling_lab.queueing.servers_needed` with ``max_response_quantile=(q, slo_s)``.
-
-    The candidates :math:`\\lfloor a \\rfloor + 1, \\dots, a + 10\\sqrt{a} + 50` (square-root staffing
-    puts the answer well inside) are evaluated in one vectorized call of
-    :meth:`MMc.prob_response_exceeds`; outside that window it defers to ``servers_needed``.
-    """
-    a = rate / service_rate
-    first = int(math.floor(a)) + 1
-    c = np.arange(first, first + int(math.ceil(10.0 * math.sqrt(a))) + 50)
-    ok = np.flatnonzero(np.asarray(MMc(rate, service_rate, c).prob_response_exceeds(slo_s)) <= 1.0 - q)
-    if ok.size:
-        return int(c[ok[0]])
-    return servers_needed(rate, service_rate, max_response_quantile=(q, slo_s))  # pragma: no cover
-
-
 def _least_spares(needed: int, u: float, budget: float | None) -> int:
     """Least n >= needed with P(fewer than `needed` of n machines up) <= budget."""
     if budget is None:
@@ -621,7 +604,7 @@ def plan(daily_users: float, assumptions: Assumptions | None = None, **overrides
 
     # Web tier (chapters 1, 3, 4): M/M/c workers for the SLO, machines, spares.
     slo = (a.slo_quantile, a.latency_slo_s)
-    workers = _workers_for_slo(lam_site, 1.0 / a.web_service_time_s, *slo)
+    workers = servers_needed(lam_site, 1.0 / a.web_service_time_s, max_response_quantile=slo)
     web_cap = -(-workers // a.web_workers_per_server)
     web_per_site = _least_spares(web_cap, u_server, budget)
     reasons["web"] = (f"{workers} workers for the SLO" +

@@ -434,7 +434,8 @@ def servers_needed(arrival_rate: float, service_rate: float, *,
 def max_arrival_rate(service_rate: float, servers: int, *,
                      max_response_quantile: tuple[float, float] | None = None,
                      max_wait_quantile: tuple[float, float] | None = None,
-                     max_mean_wait: float | None = None) -> float:
+                     max_mean_wait: float | None = None,
+                     max_prob_wait: float | None = None) -> float:
     """The largest arrival rate an M/M/c queue carries while meeting every target.
 
     The inverse of :func:`servers_needed`: for fixed :math:`c` and :math:`\\mu`
@@ -452,6 +453,8 @@ def max_arrival_rate(service_rate: float, servers: int, *,
         E.g. ``(0.99, 0.200)``: 99 % of requests answered within 200 ms.
     max_mean_wait : float, optional
         Upper bound on the mean wait, seconds.
+    max_prob_wait : float, optional
+        Upper bound on the Erlang C probability of waiting, in (0, 1].
 
     Returns
     -------
@@ -472,6 +475,9 @@ def max_arrival_rate(service_rate: float, servers: int, *,
     if max_mean_wait is not None:
         w = check_positive(max_mean_wait, "max_mean_wait")
         excess.append(lambda lam: MMc(lam, mu, c).mean_wait - w)
+    if max_prob_wait is not None:
+        p = check_in_range(max_prob_wait, "max_prob_wait", 0.0, 1.0, low_open=True)
+        excess.append(lambda lam: MMc(lam, mu, c).prob_wait - p)
     cap = c * mu
     lo, hi = cap * 1e-9, cap * (1.0 - 1e-12)
     best = float(cap)
@@ -708,24 +714,6 @@ class NPlusOneHeadroom:
         return 1.0 - self.max_arrival_rate / self.capacity_without_spare
 
 
-def _slo_capacity(mu: float, c: int, targets: dict) -> float:
-    """Largest lambda with servers_needed(lambda) <= c, by bisection on (0, c mu)."""
-    def ok(lam: float) -> bool:
-        return servers_needed(lam, mu, **targets) <= c
-
-    cap = c * mu
-    if not ok(cap * 1e-12):
-        return 0.0
-    lo, hi = cap * 1e-12, cap
-    while hi - lo > 1e-9 * cap:
-        mid = 0.5 * (lo + hi)
-        if ok(mid):
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
 def n_plus_one_headroom(service_rate: float, servers: int, *,
                         max_prob_wait: float | None = None,
                         max_mean_wait: float | None = None,
@@ -735,9 +723,8 @@ def n_plus_one_headroom(service_rate: float, servers: int, *,
 
     N+1 redundancy: the pool is sized so that :math:`c - 1` servers meet the
     targets, i.e. the answer is the largest :math:`\\lambda` with
-    ``servers_needed(lambda, service_rate, **targets) <= servers - 1``.  All
-    metrics grow with :math:`\\lambda`, so bisection finds it to ~1e-9
-    relative.  Small pools pay a lot for the spare (2 servers: at most half
+    ``servers_needed(lambda, service_rate, **targets) <= servers - 1``, which is
+    :func:`max_arrival_rate` for ``servers - 1`` servers.  Small pools pay a lot for the spare (2 servers: at most half
     the capacity is usable), large pools little — pooling again.
 
     Parameters
@@ -768,6 +755,6 @@ def n_plus_one_headroom(service_rate: float, servers: int, *,
         raise ValueError("give at least one target (max_prob_wait, max_mean_wait, max_wait_quantile, "
                          "max_response_quantile), got none")
     servers_needed(mu * 1e-12, mu, **targets)  # validates the targets and reachability up front
-    lam = _slo_capacity(mu, c - 1, targets)
-    full = _slo_capacity(mu, c, targets)
+    lam = max_arrival_rate(mu, c - 1, **targets)
+    full = max_arrival_rate(mu, c, **targets)
     return NPlusOneHeadroom(c, lam, full, lam / (c * mu), lam / ((c - 1) * mu))

@@ -32,12 +32,6 @@ def _crosses(attr, users, before, after, a=CAPACITY_ONLY, eps=1e-6):
 
 
 # --- building blocks ----------------------------------------------------------------------------
-@pytest.mark.parametrize("rate", [1e-3, 0.7, 24.0, 160.0, 3e3, 4.2e4, 2e5])
-def test_vectorized_worker_count_equals_servers_needed(rate):
-    mu, slo = 25.0, (0.99, 0.25)
-    assert planner._workers_for_slo(rate, mu, *slo) == servers_needed(rate, mu, max_response_quantile=slo)
-
-
 @pytest.mark.parametrize("alpha", [0.6, 1.0, 1.3])
 def test_zipf_cache_items_matches_lfu_hit_ratio_of_the_cache_model(alpha):
     n, target = 50_000, 0.7
@@ -157,8 +151,9 @@ def test_queue_workers_are_the_mmc_pool_for_the_mean_wait_target():
 def test_web_spares_are_the_fewest_that_meet_the_tiers_budget():
     a = Assumptions(availability_target=0.999)
     p = plan(5e7, a)
-    needed = math.ceil(planner._workers_for_slo(p.peak_rate_per_s, 1 / a.web_service_time_s,
-                                                a.slo_quantile, a.latency_slo_s) / a.web_workers_per_server)
+    needed = math.ceil(servers_needed(p.peak_rate_per_s, 1 / a.web_service_time_s,
+                                      max_response_quantile=(a.slo_quantile, a.latency_slo_s))
+                       / a.web_workers_per_server)
     n = p.web_servers_per_site
     u = a.server_mttr_h / (a.server_mttf_h + a.server_mttr_h)
     assert n > needed
