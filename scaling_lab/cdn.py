@@ -1,0 +1,108 @@
+"""Content delivery networks: time to first byte and origin offload of TTL edge caches.
+
+A user fetches through the edge nearest to them.  A fetch costs ``round_trips``
+round trips to that edge; a miss adds one round trip from the edge to the
+origin (edge and origin keep their connections open):
+
+.. math:: t_{\\text{direct}} = r\\,\\mathrm{RTT}_{u,o}, \\qquad
+          t_{\\text{CDN}} = r\\,\\mathrm{RTT}_{u,e} + (1 - h)\\,\\mathrm{RTT}_{e,o}.
+
+Each edge is a TTL (``max-age``) cache with unlimited storage.  Edge :math:`e`
+receives a share :math:`s_e` of the traffic :math:`\\Lambda`; a fraction
+:math:`\\ell` of requests is for the region's own content, the rest for content
+every region shares, each with its own popularity.  Object :math:`i` then
+arrives at edge :math:`e` at rate :math:`\\lambda_{e,i}` and hits with
+:math:`\\lambda_{e,i} T/(1 + \\lambda_{e,i} T)`
+(:func:`scaling_lab.cache.ttl_hit_ratio`); the origin offload is the
+rate-weighted mean over all edges and objects.
+
+References
+----------
+E. Nygren, R. K. Sitaraman and J. Sun, *The Akamai network: a platform for
+high-performance Internet applications*, ACM SIGOPS OSR 44(3), 2010.
+N. C. Fofack, P. Nain, G. Neglia and D. Towsley, *Analysis of TTL-based cache
+networks*, VALUETOOLS 2012.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import check_in_range, check_nonnegative, check_positive, check_probability
+from .cache import ttl_hit_ratio
+
+__all__ = ["first_byte_ms", "edge_request_rates", "edge_hit_ratios", "central_hit_ratio"]
+
+
+def first_byte_ms(to_origin_ms, to_edge_ms, edge_to_origin_ms, hit_ratio: float, round_trips: int = 3):
+    """Time to first byte (ms) without and with a CDN, per user.
+
+    Parameters
+    ----------
+    to_origin_ms, to_edge_ms : float or array
+        Round-trip times from each user to the origin and to their edge, ms.
+    edge_to_origin_ms : float or array
+        Round-trip time from each user's edge to the origin, ms.
+    hit_ratio : float
+        Edge hit ratio :math:`h` in [0, 1].
+    round_trips : int
+        Round trips per fetch :math:`r` (TCP and TLS handshakes plus the request), >= 1.
+
+    Returns
+    -------
+    (direct, cdn) : arrays
+        :math:`r\\,\\mathrm{RTT}_{u,o}` and :math:`r\\,\\mathrm{RTT}_{u,e} + (1-h)\\,\\mathrm{RTT}_{e,o}`.
+    """
+    to_origin = np.asarray(check_nonnegative(to_origin_ms, "to_origin_ms"), dtype=float)
+    to_edge = np.asarray(check_nonnegative(to_edge_ms, "to_edge_ms"), dtype=float)
+    edge_to_origin = np.asarray(check_nonnegative(edge_to_origin_ms, "edge_to_origin_ms"), dtype=float)
+    h = check_probability(hit_ratio, "hit_ratio")
+    r = check_in_range(round_trips, "round_trips", 1, float("inf"), high_open=True)
+    return r * to_origin, r * to_edge + (1.0 - h) * edge_to_origin
+
+
+def _checked(total_rate_per_s, edge_shares, shared_popularity, local_popularity, locality):
+    total = check_positive(total_rate_per_s, "total_rate_per_s")
+    shares = np.asarray(check_probability(edge_shares, "edge_shares"), dtype=float)
+    if not np.isclose(shares.sum(), 1.0):
+        raise ValueError(f"edge_shares must sum to 1, got {shares.sum()!r}")
+    shared = np.asarray(check_probability(shared_popularity, "shared_popularity"), dtype=float)
+    local = np.asarray(check_probability(local_popularity, "local_popularity"), dtype=float)
+    for name, p in (("shared_popularity", shared), ("local_popularity", local)):
+        if not np.isclose(p.sum(), 1.0):
+            raise ValueError(f"{name} must sum to 1, got {p.sum()!r}")
+    return total, shares, shared, local, check_probability(locality, "locality")
+
+
+def edge_request_rates(total_rate_per_s: float, edge_shares, shared_popularity, local_popularity,
+                       locality: float) -> list[np.ndarray]:
+    """Request rate (per second) of every object at every edge: the shared objects, then the region's own."""
+    total, shares, shared, local, ell = _checked(total_rate_per_s, edge_shares, shared_popularity,
+                                                 local_popularity, locality)
+    per_object = np.concatenate([(1.0 - ell) * shared, ell * local])
+    return [total * s * per_object for s in shares]
+
+
+def edge_hit_ratios(total_rate_per_s: float, ttl_s: float, edge_shares, shared_popularity,
+                    local_popularity, locality: float) -> tuple[np.ndarray, float]:
+    """Hit ratio of every edge and the overall origin offload (fraction of requests served by edges).
+
+    Edges with no traffic report a hit ratio of 0.
+    """
+    ttl = check_nonnegative(ttl_s, "ttl_s")
+    rates = edge_request_rates(total_rate_per_s, edge_shares, shared_popularity, local_popularity, locality)
+    hits = np.array([np.sum(r * ttl_hit_ratio(r, ttl)) for r in rates])
+    offered = np.array([r.sum() for r in rates])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_edge = np.where(offered > 0, hits / np.where(offered > 0, offered, 1.0), 0.0)
+    return per_edge, float(hits.sum() / offered.sum())
+
+
+def central_hit_ratio(total_rate_per_s: float, ttl_s: float, edge_shares, shared_popularity,
+                      local_popularity, locality: float) -> float:
+    """Hit ratio of one cache receiving all edges' traffic (shared objects merged, local ones apart)."""
+    ttl = check_nonnegative(ttl_s, "ttl_s")
+    total, shares, shared, local, ell = _checked(total_rate_per_s, edge_shares, shared_popularity,
+                                                 local_popularity, locality)
+    rates = np.concatenate([total * (1.0 - ell) * shared] + [total * s * ell * local for s in shares])
+    return float(np.sum(rates * ttl_hit_ratio(rates, ttl)) / total)

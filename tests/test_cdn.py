@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scaling_lab import cdn
+from scaling_lab.cache import ttl_hit_ratio, zipf_popularity
+
+SHARED, LOCAL = zipf_popularity(2_000, 0.8), zipf_popularity(500, 0.8)
+SHARES = np.array([0.5, 0.3, 0.2])
+
+
+def test_first_byte():
+    direct, via = cdn.first_byte_ms([100.0, 200.0], [10.0, 20.0], [90.0, 150.0], 0.9, round_trips=3)
+    assert np.allclose(direct, [300, 600])
+    assert np.allclose(via, [30 + 9, 60 + 15])
+    # Without hits the CDN still saves the handshakes: only one round trip reaches the origin.
+    _, miss = cdn.first_byte_ms(100.0, 10.0, 90.0, 0.0, round_trips=3)
+    assert miss == pytest.approx(120.0)
+
+
+def test_one_edge_equals_one_central_cache():
+    one = np.array([1.0])
+    per_edge, offload = cdn.edge_hit_ratios(1_000, 600, one, SHARED, LOCAL, 0.3)
+    assert offload == pytest.approx(cdn.central_hit_ratio(1_000, 600, one, SHARED, LOCAL, 0.3), rel=1e-12)
+    assert per_edge[0] == pytest.approx(offload)
+
+
+def test_offload_is_the_rate_weighted_mean_of_edge_hits():
+    per_edge, offload = cdn.edge_hit_ratios(5_000, 3_600, SHARES, SHARED, LOCAL, 0.3)
+    assert offload == pytest.approx(np.sum(SHARES * per_edge), rel=1e-12)
+    # Independently: one object at one edge is the single-object TTL formula.
+    rates = cdn.edge_request_rates(5_000, SHARES, SHARED, LOCAL, 0.3)
+    assert rates[1][0] == pytest.approx(5_000 * 0.3 * 0.7 * SHARED[0])
+    assert sum(r.sum() for r in rates) == pytest.approx(5_000)
+    assert np.sum(rates[2] * ttl_hit_ratio(rates[2], 3_600)) / rates[2].sum() == pytest.approx(per_edge[2])
+
+
+@given(st.floats(1, 1e5), st.floats(0, 1), st.floats(1, 1e5))
+@settings(max_examples=40, deadline=None)
+def test_pooling_and_monotonicity(ttl, locality, rate):
+    _, offload = cdn.edge_hit_ratios(rate, ttl, SHARES, SHARED, LOCAL, locality)
+    central = cdn.central_hit_ratio(rate, ttl, SHARES, SHARED, LOCAL, locality)
+    assert 0 <= offload <= central + 1e-12 <= 1 + 1e-12  # one merged cache never hits less
+    _, longer = cdn.edge_hit_ratios(rate, 2 * ttl, SHARES, SHARED, LOCAL, locality)
+    assert longer >= offload - 1e-12
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="edge_shares"):
+        cdn.edge_hit_ratios(100, 60, [0.5, 0.6], SHARED, LOCAL, 0.3)
+    with pytest.raises(ValueError, match="locality"):
+        cdn.central_hit_ratio(100, 60, SHARES, SHARED, LOCAL, 1.5)
+    with pytest.raises(ValueError, match="hit_ratio"):
+        cdn.first_byte_ms(1, 1, 1, -0.1)
+    with pytest.raises(ValueError, match="total_rate_per_s"):
+        cdn.edge_request_rates(0, SHARES, SHARED, LOCAL, 0.3)
