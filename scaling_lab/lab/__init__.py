@@ -1,0 +1,23 @@
+"""The lab: real servers on this machine, measured against the models.
+
+Components (context managers that start one real process on a free loopback
+port in a temporary directory and stop exactly that process on exit):
+:class:`LabServer`, :class:`HAProxy`, :class:`Postgres`, :class:`Redis`.
+Load: :func:`open_loop` (open-loop, driven by the package's arrival processes)
+and :func:`closed_loop` (saturation throughput).  :func:`replay` puts a run's
+own arrivals and services through the FCFS recursion.  :mod:`.experiments`
+registers the book's experiments; :func:`rerun` reruns one on the reader's
+machine next to the recorded numbers under ``data/lab/``.
+"""
+
+from .haproxy import BALANCE_POLICIES, HAProxy
+from .loadgen import ClosedLoopResult, LoadResult, closed_loop, latency_summary, open_loop
+from .postgres import Postgres
+from .process import Component, realtime_available
+from .redis_server import EVICTION_POLICIES, Redis
+from .replay import Replay, replay
+from .webserver import LabServer
+
+__all__ = ["Component", "LabServer", "HAProxy", "Postgres", "Redis", "BALANCE_POLICIES", "EVICTION_POLICIES",
+           "open_loop", "closed_loop", "LoadResult", "ClosedLoopResult", "latency_summary", "replay", "Replay",
+           "realtime_available"]
