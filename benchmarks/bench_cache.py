@@ -64,7 +64,7 @@ def main() -> None:
     ours = {}
     print(f"\n  {'policy':<7}{'size':>10}{'hit ratio':>11}{'model':>9}{'time s':>9}")
     for c in sizes:
-        for pol in cache.POLICIES:
+        for pol in cache.CACHE_POLICIES:
             if pol == "lru":
                 h, t = float(curve[c]), float("nan")
             else:

@@ -71,7 +71,7 @@ def bench_simulator():
         rng = np.random.default_rng(1)
         arr = np.cumsum(rng.exponential(1 / LAM, N_SIM))
         svc = rng.exponential(1 / MU, N_SIM)
-        start, _ = simulation._fcfs_heapq(arr, svc, C)
+        start, _ = simulation.kernels._fcfs_heapq(arr, svc, C)
         return float((start - arr)[N_SIM // 10:].mean())
 
     py_s, w = timed(pure_python)
@@ -198,7 +198,7 @@ def bench_sweeps():
     row("servers_needed(p95 wait) for 50 loads up to 1e5 erlangs", "50", t)
     t, _ = timed(lambda: queueing.n_plus_one_headroom(1.0, 20, max_response_quantile=(0.99, 5.0)))
     row("n_plus_one_headroom, 20 servers, p99 response SLO", "1", t)
-    for policy in simulation.POLICIES:
+    for policy in simulation.ROUTING_POLICIES:
         t, r = timed(lambda: simulation.simulate_pool(18.0, simulation.HyperExponential(1.0, 4.0), 20, policy,
                                                       n_requests=200_000, seed=5), repeat=2)
         row(f"simulate_pool {policy}, 20 stations, H2 scv 4, rho 0.9", "2e5", t, "",

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, stats
 
-from ._validation import check_integer, check_nonnegative, check_positive, check_probability
+from .core.validation import check_integer, check_nonnegative, check_positive, check_probability
+from .core.arrays import scalar_or_array
 
 __all__ = [
     "MINUTES_PER_YEAR",
@@ -30,9 +31,9 @@ __all__ = [
     "nines",
     "k_of_n",
     "k_of_n_unavailability",
-    "series",
+    "series_availability",
     "series_unavailability",
-    "parallel",
+    "parallel_availability",
     "parallel_unavailability",
     "FailoverAvailability",
     "failover_generator",
@@ -42,39 +43,35 @@ __all__ = [
 MINUTES_PER_YEAR = 365.25 * 24 * 60
 
 
-def _out(x):
-    x = np.asarray(x, dtype=float)
-    return float(x) if x.ndim == 0 else x
 
-
-def from_mttf(mttf, mttr):
+def from_mttf(mttf_h, mttr_h):
     """Steady-state availability :math:`A = \\mathrm{MTTF} / (\\mathrm{MTTF} + \\mathrm{MTTR})`.
 
     Parameters
     ----------
-    mttf, mttr : float or array
+    mttf_h, mttr_h : float or array
         Mean time to failure (> 0) and to repair (>= 0), same unit.
 
     References
     ----------
     Rausand and Høyland (2004), §4.
     """
-    f = np.asarray(check_positive(mttf, "mttf"), dtype=float)
-    r = np.asarray(check_nonnegative(mttr, "mttr"), dtype=float)
-    return _out(f / (f + r))
+    f = np.asarray(check_positive(mttf_h, "mttf_h"), dtype=float)
+    r = np.asarray(check_nonnegative(mttr_h, "mttr_h"), dtype=float)
+    return scalar_or_array(f / (f + r))
 
 
 def downtime_minutes_per_year(availability):
     """Expected downtime :math:`(1 - A) \\times 525\\,960` minutes per (Julian) year."""
     a = np.asarray(check_probability(availability, "availability"), dtype=float)
-    return _out((1.0 - a) * MINUTES_PER_YEAR)
+    return scalar_or_array((1.0 - a) * MINUTES_PER_YEAR)
 
 
 def nines(unavailability):
     """Number of nines, :math:`-\\log_{10} U` (3 for 99.9 %); pass the *unavailability*."""
     u = np.asarray(check_probability(unavailability, "unavailability"), dtype=float)
     with np.errstate(divide="ignore"):
-        return _out(-np.log10(u))
+        return scalar_or_array(-np.log10(u))
 
 
 def k_of_n_unavailability(k, n, unavailability):
@@ -101,7 +98,7 @@ def k_of_n_unavailability(k, n, unavailability):
     if np.any(np.asarray(k) > np.asarray(n)):
         raise ValueError(f"k must be in [1, n] (k <= n = {n!r}), got {k!r}")
     u = np.asarray(check_probability(unavailability, "unavailability"), dtype=float)
-    return _out(stats.binom.sf(np.asarray(n) - np.asarray(k), n, u))
+    return scalar_or_array(stats.binom.sf(np.asarray(n) - np.asarray(k), n, u))
 
 
 def k_of_n(k, n, availability):
@@ -115,7 +112,7 @@ def k_of_n(k, n, availability):
     a majority quorum.
     """
     a = np.asarray(check_probability(availability, "availability"), dtype=float)
-    return _out(1.0 - np.asarray(k_of_n_unavailability(k, n, 1.0 - a)))
+    return scalar_or_array(1.0 - np.asarray(k_of_n_unavailability(k, n, 1.0 - a)))
 
 
 def series_unavailability(*unavailabilities):
@@ -125,12 +122,12 @@ def series_unavailability(*unavailabilities):
     if not us:
         raise ValueError("give at least one component")
     with np.errstate(divide="ignore"):
-        return _out(-np.expm1(sum(np.log1p(-u) for u in us)))
+        return scalar_or_array(-np.expm1(sum(np.log1p(-u) for u in us)))
 
 
-def series(*availabilities):
+def series_availability(*availabilities):
     """Availability of components in series: :math:`A = \\prod_i A_i`."""
-    return _out(1.0 - np.asarray(series_unavailability(*[1.0 - np.asarray(
+    return scalar_or_array(1.0 - np.asarray(series_unavailability(*[1.0 - np.asarray(
         check_probability(a, f"availabilities[{i}]"), dtype=float) for i, a in enumerate(availabilities)])))
 
 
@@ -140,12 +137,12 @@ def parallel_unavailability(*unavailabilities):
           for i, u in enumerate(unavailabilities)]
     if not us:
         raise ValueError("give at least one component")
-    return _out(np.prod(np.broadcast_arrays(*us), axis=0))
+    return scalar_or_array(np.prod(np.broadcast_arrays(*us), axis=0))
 
 
-def parallel(*availabilities):
+def parallel_availability(*availabilities):
     """Availability of independent redundant components: :math:`A = 1 - \\prod_i (1 - A_i)`."""
-    return _out(1.0 - np.asarray(parallel_unavailability(*[1.0 - np.asarray(
+    return scalar_or_array(1.0 - np.asarray(parallel_unavailability(*[1.0 - np.asarray(
         check_probability(a, f"availabilities[{i}]"), dtype=float) for i, a in enumerate(availabilities)])))
 
 

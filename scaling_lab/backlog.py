@@ -35,8 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._validation import check_integer, check_nonnegative, check_positive
-from .queueing import MGc, MMc
+from .core.validation import check_integer, check_nonnegative, check_positive
+from .approximations import MGc
+from .queueing import MMc
+from .core.arrays import scalar_or_array
 
 __all__ = [
     "BurstBacklog",
@@ -90,7 +92,7 @@ class BurstBacklog:
             b = np.maximum(during - drain * after, 0.0)
         else:  # the pool cannot even keep up with the base rate: the backlog keeps growing
             b = during - drain * after
-        return float(b) if b.ndim == 0 else b
+        return scalar_or_array(b)
 
 
 def burst_backlog(base_rate: float, burst_rate: float, burst_s: float, service_rate: float,
@@ -177,7 +179,7 @@ def waiting_count(arrivals, starts, t):
 
     ``arrivals`` and ``starts`` are per-job times (seconds) from a simulated
     run (e.g. the ``arrival`` and ``start`` columns of
-    :func:`scaling_lab.simulation.simulate_queue` records); the order of jobs
+    :func:`scaling_lab.simulation.drivers.simulate_queue` records); the order of jobs
     does not matter.
     """
     a = np.sort(np.asarray(check_nonnegative(arrivals, "arrivals"), dtype=float))
@@ -186,7 +188,7 @@ def waiting_count(arrivals, starts, t):
         raise ValueError(f"arrivals and starts must have the same length, got {a.shape} and {s.shape}")
     tt = np.asarray(check_nonnegative(t, "t"), dtype=float)
     out = np.searchsorted(a, tt, side="right") - np.searchsorted(s, tt, side="right")
-    return int(out) if out.ndim == 0 else out
+    return scalar_or_array(out, int)
 
 
 def time_average_in_system(arrivals, departures, t0: float, t1: float) -> float:
@@ -212,7 +214,7 @@ def time_average_in_system(arrivals, departures, t0: float, t1: float) -> float:
     return float(overlap.sum() / (hi - lo))
 
 
-def decoupling_comparison(request_rate: float, web_service_s: float, job_service_s: float, *,
+def decoupling_comparison(arrival_rate: float, web_service_s: float, job_service_s: float, *,
                           web_workers: int, job_workers: int, enqueue_s: float = 0.002,
                           job_scv: float = 1.0) -> pd.DataFrame:
     """The web tier's latency with jobs done inline in the request against enqueued for a worker pool.
@@ -228,7 +230,7 @@ def decoupling_comparison(request_rate: float, web_service_s: float, job_service
 
     Parameters
     ----------
-    request_rate : float
+    arrival_rate : float
         :math:`\\lambda`, requests (each making one job) per second, > 0.
     web_service_s, job_service_s : float
         Mean web work :math:`S_w` and job time :math:`S_j`, seconds, > 0.
@@ -250,7 +252,7 @@ def decoupling_comparison(request_rate: float, web_service_s: float, job_service
     ----------
     Allen (1990), §6.3; Xu (2020), ch. 1.
     """
-    lam = check_positive(request_rate, "request_rate")
+    lam = check_positive(arrival_rate, "arrival_rate")
     sw = check_positive(web_service_s, "web_service_s")
     sj = check_positive(job_service_s, "job_service_s")
     cw = check_integer(web_workers, "web_workers", minimum=1)

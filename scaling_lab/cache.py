@@ -47,18 +47,20 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from ._validation import (
+from .core.validation import (
     check_in_range,
     check_integer,
     check_nonnegative,
     check_positive,
     check_probability,
 )
-from .queueing import MMc, servers_needed
-from .simulation import HAVE_NUMBA, njit
+from .queueing import MMc
+from .capacity import servers_needed
+from .core.compiled import HAVE_NUMBA, njit
+from .core.arrays import scalar_or_array
 
 __all__ = [
-    "POLICIES",
+    "CACHE_POLICIES",
     "zipf_popularity",
     "popularity_from_counts",
     "popularity_from_trace",
@@ -77,7 +79,7 @@ __all__ = [
     "cache_failure",
 ]
 
-POLICIES = ("lru", "lfu", "fifo", "random")
+CACHE_POLICIES = ("lru", "lfu", "fifo", "random")
 
 
 # ---------------------------------------------------------------------------
@@ -272,8 +274,8 @@ def hit_ratio(popularity, cache_size, policy: str = "lru"):
     """
     p = _check_popularity(popularity)
     sizes = _check_cache_size(cache_size, len(p))
-    if policy not in POLICIES:
-        raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+    if policy not in CACHE_POLICIES:
+        raise ValueError(f"policy must be one of {CACHE_POLICIES}, got {policy!r}")
     p = np.sort(p[p > 0])[::-1]
     flat = np.atleast_1d(sizes).ravel()
     out = np.empty(flat.shape, dtype=float)
@@ -289,7 +291,7 @@ def hit_ratio(popularity, cache_size, policy: str = "lru"):
     return float(out[0]) if np.ndim(sizes) == 0 else out.reshape(np.shape(sizes))
 
 
-def ttl_hit_ratio(request_rate_per_s, ttl_s, *, reset_on_hit: bool = False):
+def ttl_hit_ratio(arrival_rate, ttl_s, *, reset_on_hit: bool = False):
     """Hit ratio of one object in a TTL cache fed by Poisson requests.
 
     Without reset (HTTP ``max-age``: the copy expires ``ttl_s`` after it was
@@ -306,7 +308,7 @@ def ttl_hit_ratio(request_rate_per_s, ttl_s, *, reset_on_hit: bool = False):
 
     Parameters
     ----------
-    request_rate_per_s : float or array
+    arrival_rate : float or array
         :math:`\\lambda`, requests per second for this object, >= 0.
     ttl_s : float or array
         :math:`T`, seconds, >= 0.
@@ -317,14 +319,14 @@ def ttl_hit_ratio(request_rate_per_s, ttl_s, *, reset_on_hit: bool = False):
     N. C. Fofack, P. Nain, G. Neglia and D. Towsley, *Analysis of TTL-based
     cache networks*, VALUETOOLS 2012.
     """
-    lam = np.asarray(check_nonnegative(request_rate_per_s, "request_rate_per_s"), dtype=float)
+    lam = np.asarray(check_nonnegative(arrival_rate, "arrival_rate"), dtype=float)
     t = np.asarray(check_nonnegative(ttl_s, "ttl_s"), dtype=float)
     x = lam * t
     h = -np.expm1(-x) if reset_on_hit else x / (1.0 + x)
-    return float(h) if np.ndim(h) == 0 else h
+    return scalar_or_array(h)
 
 
-def ttl_stale_hit_probability(request_rate_per_s, ttl_s, update_rate_per_s, *,
+def ttl_stale_hit_probability(arrival_rate, ttl_s, update_rate, *,
                               reset_on_hit: bool = False):
     """Probability that a hit in a TTL cache returns a stale copy.
 
@@ -347,11 +349,11 @@ def ttl_stale_hit_probability(request_rate_per_s, ttl_s, update_rate_per_s, *,
 
     Parameters
     ----------
-    request_rate_per_s : float or array
+    arrival_rate : float or array
         :math:`\\lambda` > 0.
     ttl_s : float or array
         :math:`T` > 0 seconds.
-    update_rate_per_s : float or array
+    update_rate : float or array
         :math:`\\mu` >= 0 updates per second at the origin.
     reset_on_hit : bool
 
@@ -360,9 +362,9 @@ def ttl_stale_hit_probability(request_rate_per_s, ttl_s, update_rate_per_s, *,
     Fofack et al. (2012); S. M. Ross, *Introduction to Probability Models*,
     renewal-reward theorem.
     """
-    lam = np.asarray(check_positive(request_rate_per_s, "request_rate_per_s"), dtype=float)
+    lam = np.asarray(check_positive(arrival_rate, "arrival_rate"), dtype=float)
     t = np.asarray(check_positive(ttl_s, "ttl_s"), dtype=float)
-    mu = np.asarray(check_nonnegative(update_rate_per_s, "update_rate_per_s"), dtype=float)
+    mu = np.asarray(check_nonnegative(update_rate, "update_rate"), dtype=float)
     if not reset_on_hit:
         x = mu * t
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -373,7 +375,7 @@ def ttl_stale_hit_probability(request_rate_per_s, ttl_s, update_rate_per_s, *,
         r = lam / (lam + mu) * -np.expm1(-(lam + mu) * t)
         s = (q - r) / (q * (1.0 - r))  # = 1 - r(1-q)/(q(1-r))
     s = np.clip(s, 0.0, 1.0)
-    return float(s) if np.ndim(s) == 0 else s
+    return scalar_or_array(s)
 
 
 # ---------------------------------------------------------------------------
@@ -700,8 +702,8 @@ def simulate_hit_ratio(policy: str, cache_size: int, *, trace=None, popularity=N
     float
         Hits / counted requests.
     """
-    if policy not in POLICIES:
-        raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+    if policy not in CACHE_POLICIES:
+        raise ValueError(f"policy must be one of {CACHE_POLICIES}, got {policy!r}")
     warm = check_in_range(warmup_fraction, "warmup_fraction", 0.0, 0.9)
     if (trace is None) == (popularity is None):
         raise ValueError("give exactly one of trace or popularity (with n_requests)")
@@ -734,28 +736,28 @@ def simulate_hit_ratio(policy: str, cache_size: int, *, trace=None, popularity=N
 # ---------------------------------------------------------------------------
 # Consequences for the backend
 # ---------------------------------------------------------------------------
-def backend_rate(request_rate_per_s, hit_ratio_):
+def backend_rate(arrival_rate, hit_ratio):
     """Request rate reaching the backend behind a cache: :math:`(1 - h)\\lambda`."""
-    lam = check_nonnegative(request_rate_per_s, "request_rate_per_s")
-    h = check_probability(hit_ratio_, "hit_ratio")
+    lam = check_nonnegative(arrival_rate, "arrival_rate")
+    h = check_probability(hit_ratio, "hit_ratio")
     out = np.asarray(lam) * (1.0 - np.asarray(h))
-    return float(out) if out.ndim == 0 else out
+    return scalar_or_array(out)
 
 
-def mean_latency(hit_ratio_, hit_latency_s, miss_latency_s):
+def mean_latency(hit_ratio, hit_latency_s, miss_latency_s):
     """Mean latency of a cached service: :math:`h\\,t_{hit} + (1 - h)\\,t_{miss}` seconds.
 
     ``miss_latency_s`` is the whole time of a miss (cache lookup plus backend).
     """
-    h = np.asarray(check_probability(hit_ratio_, "hit_ratio"))
+    h = np.asarray(check_probability(hit_ratio, "hit_ratio"))
     th = np.asarray(check_nonnegative(hit_latency_s, "hit_latency_s"))
     tm = np.asarray(check_nonnegative(miss_latency_s, "miss_latency_s"))
     out = h * th + (1.0 - h) * tm
-    return float(out) if out.ndim == 0 else out
+    return scalar_or_array(out)
 
 
-def backend_mean_latency(request_rate_per_s, hit_ratio_, *, cache_latency_s: float,
-                         backend_service_rate_per_s: float, backend_servers: int):
+def backend_mean_latency(arrival_rate, hit_ratio, *, cache_latency_s: float,
+                         backend_service_rate: float, backend_servers: int):
     """Mean latency when misses queue at an M/M/c backend.
 
     .. math:: E[T] = t_{cache} + (1 - h)\\,E[T_{M/M/c}]\\big((1-h)\\lambda, \\mu, c\\big)
@@ -768,10 +770,10 @@ def backend_mean_latency(request_rate_per_s, hit_ratio_, *, cache_latency_s: flo
     ----------
     Kleinrock (1975), §3.5 for the M/M/c response time.
     """
-    lam = np.asarray(check_positive(request_rate_per_s, "request_rate_per_s"), dtype=float)
-    h = np.asarray(check_probability(hit_ratio_, "hit_ratio"), dtype=float)
+    lam = np.asarray(check_positive(arrival_rate, "arrival_rate"), dtype=float)
+    h = np.asarray(check_probability(hit_ratio, "hit_ratio"), dtype=float)
     tc = check_nonnegative(cache_latency_s, "cache_latency_s")
-    mu = check_positive(backend_service_rate_per_s, "backend_service_rate_per_s")
+    mu = check_positive(backend_service_rate, "backend_service_rate")
     c = check_integer(backend_servers, "backend_servers", minimum=1)
     lam, h = np.broadcast_arrays(lam, h)
     miss = lam * (1.0 - h)
@@ -780,7 +782,7 @@ def backend_mean_latency(request_rate_per_s, hit_ratio_, *, cache_latency_s: flo
     if some.any():
         resp = np.asarray(MMc(miss[some], mu, c).mean_response, dtype=float)
         out[some] = tc + (1.0 - h[some]) * resp
-    return float(out) if out.ndim == 0 else out
+    return scalar_or_array(out)
 
 
 @dataclass(frozen=True)
@@ -815,30 +817,30 @@ class CacheFailure:
         return self.servers_cold - self.servers_normal
 
 
-def cache_failure(request_rate_per_s: float, hit_ratio_: float, backend_service_rate_per_s: float,
+def cache_failure(arrival_rate: float, hit_ratio: float, backend_service_rate: float,
                   *, max_mean_wait_s: float | None = None) -> CacheFailure:
     """Backend sizing for the day the cache is empty.
 
     With the cache, the backend sees :math:`(1-h)\\lambda`; after a cache
     restart or outage it sees :math:`\\lambda`, :math:`1/(1-h)` times more
     (10x for :math:`h = 0.9`).  Servers are sized with
-    :func:`~scaling_lab.queueing.servers_needed` for both rates.
+    :func:`~scaling_lab.capacity.servers_needed` for both rates.
 
     Parameters
     ----------
-    request_rate_per_s : float
+    arrival_rate : float
         :math:`\\lambda` > 0.
-    hit_ratio_ : float
+    hit_ratio : float
         :math:`h` in [0, 1).
-    backend_service_rate_per_s : float
+    backend_service_rate : float
         :math:`\\mu` per backend server.
     max_mean_wait_s : float, optional
         Mean-wait target for sizing; without it the least stable count.
     """
-    lam = check_positive(request_rate_per_s, "request_rate_per_s")
-    h = check_in_range(hit_ratio_, "hit_ratio", 0.0, 1.0, high_open=True)
-    mu = check_positive(backend_service_rate_per_s, "backend_service_rate_per_s")
-    kw = {} if max_mean_wait_s is None else {"max_mean_wait": max_mean_wait_s}
+    lam = check_positive(arrival_rate, "arrival_rate")
+    h = check_in_range(hit_ratio, "hit_ratio", 0.0, 1.0, high_open=True)
+    mu = check_positive(backend_service_rate, "backend_service_rate")
+    kw = {} if max_mean_wait_s is None else {"max_mean_wait_s": max_mean_wait_s}
     normal = lam * (1.0 - h)
     c_normal = servers_needed(normal, mu, **kw) if normal > 0 else 1
     c_cold = servers_needed(lam, mu, **kw)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_in_range, check_nonnegative, check_positive, check_probability
+from .core.validation import check_in_range, check_nonnegative, check_positive, check_probability
 from .cache import ttl_hit_ratio
 
 __all__ = ["first_byte_ms", "edge_request_rates", "edge_hit_ratios", "central_hit_ratio"]
@@ -61,8 +61,8 @@ def first_byte_ms(to_origin_ms, to_edge_ms, edge_to_origin_ms, hit_ratio: float,
     return r * to_origin, r * to_edge + (1.0 - h) * edge_to_origin
 
 
-def _checked(total_rate_per_s, edge_shares, shared_popularity, local_popularity, locality):
-    total = check_positive(total_rate_per_s, "total_rate_per_s")
+def _checked(arrival_rate, edge_shares, shared_popularity, local_popularity, locality):
+    total = check_positive(arrival_rate, "arrival_rate")
     shares = np.asarray(check_probability(edge_shares, "edge_shares"), dtype=float)
     if not np.isclose(shares.sum(), 1.0):
         raise ValueError(f"edge_shares must sum to 1, got {shares.sum()!r}")
@@ -74,23 +74,23 @@ def _checked(total_rate_per_s, edge_shares, shared_popularity, local_popularity,
     return total, shares, shared, local, check_probability(locality, "locality")
 
 
-def edge_request_rates(total_rate_per_s: float, edge_shares, shared_popularity, local_popularity,
+def edge_request_rates(arrival_rate: float, edge_shares, shared_popularity, local_popularity,
                        locality: float) -> list[np.ndarray]:
     """Request rate (per second) of every object at every edge: the shared objects, then the region's own."""
-    total, shares, shared, local, ell = _checked(total_rate_per_s, edge_shares, shared_popularity,
+    total, shares, shared, local, ell = _checked(arrival_rate, edge_shares, shared_popularity,
                                                  local_popularity, locality)
     per_object = np.concatenate([(1.0 - ell) * shared, ell * local])
     return [total * s * per_object for s in shares]
 
 
-def edge_hit_ratios(total_rate_per_s: float, ttl_s: float, edge_shares, shared_popularity,
+def edge_hit_ratios(arrival_rate: float, ttl_s: float, edge_shares, shared_popularity,
                     local_popularity, locality: float) -> tuple[np.ndarray, float]:
     """Hit ratio of every edge and the overall origin offload (fraction of requests served by edges).
 
     Edges with no traffic report a hit ratio of 0.
     """
     ttl = check_nonnegative(ttl_s, "ttl_s")
-    rates = edge_request_rates(total_rate_per_s, edge_shares, shared_popularity, local_popularity, locality)
+    rates = edge_request_rates(arrival_rate, edge_shares, shared_popularity, local_popularity, locality)
     hits = np.array([np.sum(r * ttl_hit_ratio(r, ttl)) for r in rates])
     offered = np.array([r.sum() for r in rates])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -98,11 +98,11 @@ def edge_hit_ratios(total_rate_per_s: float, ttl_s: float, edge_shares, shared_p
     return per_edge, float(hits.sum() / offered.sum())
 
 
-def central_hit_ratio(total_rate_per_s: float, ttl_s: float, edge_shares, shared_popularity,
+def central_hit_ratio(arrival_rate: float, ttl_s: float, edge_shares, shared_popularity,
                       local_popularity, locality: float) -> float:
     """Hit ratio of one cache receiving all edges' traffic (shared objects merged, local ones apart)."""
     ttl = check_nonnegative(ttl_s, "ttl_s")
-    total, shares, shared, local, ell = _checked(total_rate_per_s, edge_shares, shared_popularity,
+    total, shares, shared, local, ell = _checked(arrival_rate, edge_shares, shared_popularity,
                                                  local_popularity, locality)
     rates = np.concatenate([total * (1.0 - ell) * shared] + [total * s * ell * local for s in shares])
     return float(np.sum(rates * ttl_hit_ratio(rates, ttl)) / total)

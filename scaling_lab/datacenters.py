@@ -33,10 +33,11 @@ import math
 
 import numpy as np
 
-from ._validation import check_in_range, check_integer, check_nonnegative, check_positive, check_probability
+from .core.validation import check_in_range, check_integer, check_nonnegative, check_positive, check_probability
 from .availability import k_of_n_unavailability
 from .geography import haversine_km, rtt_floor_ms
-from .simulation import batch_means_ci
+from .core.statistics import batch_means_ci
+from .core.arrays import scalar_or_array
 
 __all__ = [
     "best_sites",
@@ -234,7 +235,7 @@ def datacenters_needed(datacenters, utilization, max_utilization=1.0):
     u = np.asarray(check_probability(utilization, "utilization"), dtype=float)
     um = check_in_range(max_utilization, "max_utilization", 0.0, 1.0, low_open=True)
     m = np.maximum(1, np.ceil(k * u / um - 1e-9)).astype(np.int64)
-    return int(m) if m.ndim == 0 else m
+    return scalar_or_array(m, int)
 
 
 def service_availability(datacenters: int, utilization: float, dc_unavailability, *,

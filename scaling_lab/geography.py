@@ -26,17 +26,17 @@ ITU-T G.652 (single-mode fibre; group index about 1.468 at 1550 nm).
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import resources
 
 import numpy as np
 import pandas as pd
 
-from ._validation import check_in_range, check_integer, check_nonnegative
+from .core.validation import check_in_range, check_integer, check_nonnegative
+from .core.arrays import scalar_or_array
 
 __all__ = [
     "EARTH_RADIUS_KM",
     "FIBRE_SPEED_KM_PER_MS",
-    "DATA_DIR",
     "haversine_km",
     "rtt_floor_ms",
     "load_cities",
@@ -49,7 +49,6 @@ __all__ = [
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
 FIBRE_SPEED_KM_PER_MS = 299_792.458 / 1.468 / 1000.0  # ~204.2 km/ms
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
 def haversine_km(lat1, lon1, lat2, lon2):
@@ -70,7 +69,7 @@ def haversine_km(lat1, lon1, lat2, lon2):
     lo2 = np.radians(check_in_range(lon2, "lon2", -180.0, 180.0))
     a = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
     d = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-    return float(d) if np.ndim(d) == 0 else d
+    return scalar_or_array(d)
 
 
 def rtt_floor_ms(distance_km, route_factor: float = 1.0, *, speed_km_per_ms: float = FIBRE_SPEED_KM_PER_MS):
@@ -92,14 +91,13 @@ def rtt_floor_ms(distance_km, route_factor: float = 1.0, *, speed_km_per_ms: flo
     r = check_in_range(route_factor, "route_factor", 1.0, np.inf, high_open=True)
     v = check_in_range(speed_km_per_ms, "speed_km_per_ms", 0.0, 299.792458, low_open=True)
     out = 2.0 * r * d / v
-    return float(out) if out.ndim == 0 else out
+    return scalar_or_array(out)
 
 
 def _read(name: str) -> pd.DataFrame:
-    path = DATA_DIR / name
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: the data/ folder must sit next to scaling_lab/")
-    return pd.read_csv(path)
+    """A table shipped in the package's ``data`` folder (also inside the wheel)."""
+    with resources.files("scaling_lab.data").joinpath(name).open("rb") as f:
+        return pd.read_csv(f)
 
 
 def load_cities() -> pd.DataFrame:

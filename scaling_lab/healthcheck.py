@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_integer, check_nonnegative, check_positive
+from .core.validation import check_integer, check_nonnegative, check_positive
+from .core.arrays import scalar_or_array
 
 __all__ = ["DetectionTime", "detection_time", "requests_to_failed_server", "simulate_failed_requests"]
 
@@ -108,7 +109,7 @@ def requests_to_failed_server(arrival_rate, servers: int, interval_s: float, unh
     lam = np.asarray(check_nonnegative(arrival_rate, "arrival_rate"), dtype=float)
     n = check_integer(servers, "servers", minimum=1)
     out = lam / n * detection_time(interval_s, unhealthy_threshold, timeout_s).mean
-    return float(out) if out.ndim == 0 else out
+    return scalar_or_array(out)
 
 
 def simulate_failed_requests(arrival_rate: float, servers: int, interval_s: float, unhealthy_threshold: int,

@@ -19,7 +19,7 @@ Little's law, the mean time in system is
 :math:`E[T] = \\frac{1}{\\lambda}\\sum_{i\\ge1} s_i`: :math:`1/(1-\\lambda)` for
 random assignment (M/M/1) but only doubly-exponentially decaying tails for
 :math:`d \\ge 2` — the "power of two choices".  Finite pools are simulated with
-:func:`scaling_lab.simulation.simulate_pool` (policy ``"power_of_d"``).
+:func:`scaling_lab.simulation.drivers.simulate_pool` (policy ``"power_of_d"``).
 
 References
 ----------
@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_integer, check_nonnegative
+from .core.validation import check_integer, check_nonnegative
+from .core.arrays import scalar_or_array
 
 __all__ = ["mean_field_tail", "mean_field_queue_length", "mean_field_response_time"]
 
@@ -68,7 +69,7 @@ def mean_field_tail(load, choices: int, i):
         expo = i if d == 1 else np.expm1(i * np.log(d)) / (d - 1)
         out = np.where(expo == 0, 1.0, np.exp(expo * np.log(np.where(lam > 0, lam, 1.0))))
         out = np.where((lam == 0) & (expo > 0), 0.0, out)
-    return float(out) if out.ndim == 0 else out
+    return scalar_or_array(out)
 
 
 def _sum_tail(lam: float, d: int) -> float:
@@ -122,11 +123,11 @@ def mean_field_response_time(load, choices: int):
     else:
         out[ok] = [_sum_tail(float(x), d) for x in flat[ok]]
     out = out.reshape(lam.shape)
-    return float(out) if out.ndim == 0 else out
+    return scalar_or_array(out)
 
 
 def mean_field_queue_length(load, choices: int):
     """Mean number of requests per server, :math:`\\sum_{i\\ge1} s_i = \\lambda E[T]` (Little)."""
     t = np.asarray(mean_field_response_time(load, choices))
     out = np.asarray(load, dtype=float) * t
-    return float(out) if out.ndim == 0 else out
+    return scalar_or_array(out)

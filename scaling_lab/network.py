@@ -29,8 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._validation import check_integer, check_nonnegative, check_positive, check_probability
+from .core.validation import check_integer, check_nonnegative, check_positive, check_probability
 from .queueing import MMc
+from .core.arrays import scalar_or_array
 
 __all__ = ["Station", "OpenNetwork", "MVAResult", "mva"]
 
@@ -156,7 +157,7 @@ class OpenNetwork:
     def stable(self):
         """True where every station has :math:`\\rho_k < 1`."""
         s = (self.utilization < 1.0).all(axis=-1)
-        return bool(s) if np.ndim(s) == 0 else s
+        return scalar_or_array(s, bool)
 
     @property
     def station_response(self) -> np.ndarray:
@@ -178,7 +179,7 @@ class OpenNetwork:
     def mean_response(self):
         """End-to-end mean response time :math:`R = \\sum_k V_k T_k`, seconds."""
         r = self.station_residence.sum(axis=-1)
-        return float(r) if np.ndim(r) == 0 else r
+        return scalar_or_array(r)
 
     @property
     def mean_in_system(self):
@@ -225,9 +226,9 @@ class MVAResult:
     queue_lengths, utilization, residence : arrays of shape (N, K)
         Mean requests at each station, its utilization :math:`X D_k`, and
         seconds per request spent there.
-    demands : array of K floats
+    demands_s : array of K floats
         :math:`D_k`, seconds.
-    think_time : float
+    think_time_s : float
         :math:`Z`, seconds.
     """
 
@@ -237,41 +238,41 @@ class MVAResult:
     queue_lengths: np.ndarray
     utilization: np.ndarray
     residence: np.ndarray
-    demands: np.ndarray
-    think_time: float
+    demands_s: np.ndarray
+    think_time_s: float
 
     @property
     def total_demand(self) -> float:
         """:math:`D = \\sum_k D_k`: response time of a lone user."""
-        return float(self.demands.sum())
+        return float(self.demands_s.sum())
 
     @property
     def max_throughput(self) -> float:
         """:math:`1/D_{max}`: the bottleneck's capacity."""
-        return float(1.0 / self.demands.max())
+        return float(1.0 / self.demands_s.max())
 
     @property
     def bottleneck(self) -> int:
         """Index of the station with the largest demand."""
-        return int(np.argmax(self.demands))
+        return int(np.argmax(self.demands_s))
 
     @property
     def knee(self) -> float:
         """:math:`N^* = (D + Z)/D_{max}`, where the two asymptotes cross."""
-        return (self.total_demand + self.think_time) / float(self.demands.max())
+        return (self.total_demand + self.think_time_s) / float(self.demands_s.max())
 
     @property
     def throughput_bound(self) -> np.ndarray:
         """Asymptotic upper bound :math:`\\min(n/(D + Z), 1/D_{max})`."""
-        return np.minimum(self.users / (self.total_demand + self.think_time), self.max_throughput)
+        return np.minimum(self.users / (self.total_demand + self.think_time_s), self.max_throughput)
 
     @property
     def response_bound(self) -> np.ndarray:
         """Asymptotic lower bound :math:`\\max(D, n D_{max} - Z)`."""
-        return np.maximum(self.total_demand, self.users * float(self.demands.max()) - self.think_time)
+        return np.maximum(self.total_demand, self.users * float(self.demands_s.max()) - self.think_time_s)
 
 
-def mva(demands, think_time: float, users: int) -> MVAResult:
+def mva(demands_s, think_time_s: float, users: int) -> MVAResult:
     """Exact Mean Value Analysis of a closed product-form network.
 
     :math:`N` users alternate between thinking (a delay of mean :math:`Z`) and
@@ -290,9 +291,9 @@ def mva(demands, think_time: float, users: int) -> MVAResult:
 
     Parameters
     ----------
-    demands : array of float
+    demands_s : array of float
         Service demand per request at each station, seconds (> 0).
-    think_time : float
+    think_time_s : float
         Mean think time :math:`Z`, seconds (>= 0).
     users : int
         Largest population :math:`N \\ge 1`; results are for every n up to it.
@@ -305,10 +306,10 @@ def mva(demands, think_time: float, users: int) -> MVAResult:
     ----------
     Reiser and Lavenberg (1980); Lazowska et al. (1984), §6.3.
     """
-    d = np.atleast_1d(check_positive(demands, "demands")).astype(float)
+    d = np.atleast_1d(check_positive(demands_s, "demands_s")).astype(float)
     if d.ndim != 1:
-        raise ValueError(f"demands must be 1-D, got shape {d.shape}")
-    z = check_nonnegative(think_time, "think_time")
+        raise ValueError(f"demands_s must be 1-D, got shape {d.shape}")
+    z = check_nonnegative(think_time_s, "think_time_s")
     n_max = check_integer(users, "users", minimum=1)
     x = np.empty(n_max)
     r = np.empty(n_max)

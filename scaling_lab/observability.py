@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_in_range, check_nonnegative, check_positive, check_probability
+from .core.validation import check_in_range, check_nonnegative, check_positive, check_probability
 from .tails import daily_volume_bytes
+from .core.arrays import scalar_or_array
 
 __all__ = ["GORILLA_BYTES_PER_SAMPLE", "error_budget", "burn_rate", "budget_exhaustion_time",
            "burn_rate_threshold", "sampled_log_bytes_per_day", "metric_bytes_per_day"]
@@ -35,10 +36,6 @@ __all__ = ["GORILLA_BYTES_PER_SAMPLE", "error_budget", "burn_rate", "budget_exha
 #: Mean bytes per (timestamp, value) sample with Gorilla compression (Pelkonen et al. 2015).
 GORILLA_BYTES_PER_SAMPLE = 1.37
 
-
-def _out(x):
-    x = np.asarray(x, dtype=float)
-    return float(x) if x.ndim == 0 else x
 
 
 def error_budget(slo, window):
@@ -49,14 +46,14 @@ def error_budget(slo, window):
     """
     s = np.asarray(check_in_range(slo, "slo", 0.0, 1.0, high_open=True), dtype=float)
     w = np.asarray(check_nonnegative(window, "window"), dtype=float)
-    return _out((1.0 - s) * w)
+    return scalar_or_array((1.0 - s) * w)
 
 
 def burn_rate(error_ratio, slo):
     """Budget burn rate :math:`b = e / (1 - s)`: 1 spends the budget in exactly the SLO window."""
     e = np.asarray(check_probability(error_ratio, "error_ratio"), dtype=float)
     s = np.asarray(check_in_range(slo, "slo", 0.0, 1.0, high_open=True), dtype=float)
-    return _out(e / (1.0 - s))
+    return scalar_or_array(e / (1.0 - s))
 
 
 def budget_exhaustion_time(error_ratio, slo, window):
@@ -64,7 +61,7 @@ def budget_exhaustion_time(error_ratio, slo, window):
     b = np.asarray(burn_rate(error_ratio, slo), dtype=float)
     w = np.asarray(check_positive(window, "window"), dtype=float)
     with np.errstate(divide="ignore"):
-        return _out(np.where(b > 0, w / np.where(b > 0, b, 1.0), np.inf))
+        return scalar_or_array(np.where(b > 0, w / np.where(b > 0, b, 1.0), np.inf))
 
 
 def burn_rate_threshold(budget_fraction, alert_window, slo_window):
@@ -79,14 +76,14 @@ def burn_rate_threshold(budget_fraction, alert_window, slo_window):
     f = np.asarray(check_in_range(budget_fraction, "budget_fraction", 0.0, 1.0, low_open=True), dtype=float)
     a = np.asarray(check_positive(alert_window, "alert_window"), dtype=float)
     w = np.asarray(check_positive(slo_window, "slo_window"), dtype=float)
-    return _out(f * w / a)
+    return scalar_or_array(f * w / a)
 
 
 def sampled_log_bytes_per_day(events_per_s, bytes_per_event, sample_rate=1.0):
     """Bytes of logs a day when each event is kept with probability ``sample_rate``: :math:`r\\,p\\,s \\cdot 86\\,400`."""
     p = np.asarray(check_probability(sample_rate, "sample_rate"), dtype=float)
     r = np.asarray(check_nonnegative(events_per_s, "events_per_s"), dtype=float)
-    return _out(np.asarray(daily_volume_bytes(r * p, bytes_per_event), dtype=float))
+    return scalar_or_array(np.asarray(daily_volume_bytes(r * p, bytes_per_event), dtype=float))
 
 
 def metric_bytes_per_day(series, scrape_interval_s, bytes_per_sample=GORILLA_BYTES_PER_SAMPLE):
@@ -100,4 +97,4 @@ def metric_bytes_per_day(series, scrape_interval_s, bytes_per_sample=GORILLA_BYT
     n = np.asarray(check_nonnegative(series, "series"), dtype=float)
     d = np.asarray(check_positive(scrape_interval_s, "scrape_interval_s"), dtype=float)
     b = np.asarray(check_positive(bytes_per_sample, "bytes_per_sample"), dtype=float)
-    return _out(n * 86_400.0 / d * b)
+    return scalar_or_array(n * 86_400.0 / d * b)

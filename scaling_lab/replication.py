@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import (
+from .core.validation import (
     check_integer,
     check_nonnegative,
     check_open_probability,
@@ -34,6 +34,7 @@ from ._validation import (
     check_probability,
 )
 from .queueing import MMc
+from .core.arrays import scalar_or_array
 
 __all__ = ["ReadScaling", "read_scaling", "ReplicationLag"]
 
@@ -172,13 +173,13 @@ class ReplicationLag:
         shifted = np.maximum(t - self.network_delay_s, 0.0)
         p = np.asarray(self.queue.prob_response_exceeds(shifted))
         p = np.where(t < self.network_delay_s, 1.0, p)
-        return float(p) if p.ndim == 0 else p
+        return scalar_or_array(p)
 
     def lag_quantile(self, q):
         """The q-quantile of the lag in seconds, :math:`D + \\ln(1/(1-q))/(\\mu - \\lambda_w)`."""
         q = check_open_probability(q, "q")
         out = self.network_delay_s + np.asarray(self.queue.response_quantile(q))
-        return float(out) if out.ndim == 0 else out
+        return scalar_or_array(out)
 
     @property
     def prob_behind(self) -> float:
@@ -212,7 +213,7 @@ class ReplicationLag:
         with np.errstate(divide="ignore"):
             out = np.where(p >= 1.0, 0.0, self.network_delay_s + np.asarray(
                 self.queue.response_quantile(np.where(p >= 1.0, 0.5, q))))
-        return float(out) if out.ndim == 0 else out
+        return scalar_or_array(out)
 
     @property
     def expected_writes_lost(self) -> float:
@@ -234,7 +235,7 @@ class ReplicationLag:
         k = np.asarray(check_integer(k, "k", minimum=0), dtype=float)
         rho = self.write_rate / self.apply_rate
         out = np.where(rho >= 1, 1.0, np.power(min(rho, 1.0), k + 1))
-        return float(out) if out.ndim == 0 else out
+        return scalar_or_array(out)
 
     def __repr__(self) -> str:
         return (f"ReplicationLag(write_rate={self.write_rate!r}, apply_rate={self.apply_rate!r}, "

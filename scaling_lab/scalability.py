@@ -28,17 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from ._validation import check_nonnegative, check_positive, check_probability
+from .core.validation import check_nonnegative, check_positive, check_probability
+from .core.arrays import scalar_or_array
 
 __all__ = ["amdahl_speedup", "usl_throughput", "usl_peak_concurrency", "USLFit", "fit_usl"]
 
 
-def _out(x):
-    x = np.asarray(x)
-    return float(x) if x.ndim == 0 else x
 
-
-def amdahl_speedup(n, serial_fraction):
+def amdahl_speedup(workers, serial_fraction):
     """Amdahl's law: speedup of :math:`n` workers when a fraction :math:`\\sigma` of the work is serial.
 
     .. math:: S(n) = \\frac{n}{1 + \\sigma (n - 1)} = \\frac{1}{\\sigma + (1 - \\sigma)/n}
@@ -46,7 +43,7 @@ def amdahl_speedup(n, serial_fraction):
 
     Parameters
     ----------
-    n : float or array
+    workers : float or array
         Number of workers, > 0 (fractional values allowed for plotting).
     serial_fraction : float or array
         :math:`\\sigma \\in [0, 1]`.
@@ -55,36 +52,36 @@ def amdahl_speedup(n, serial_fraction):
     ----------
     Amdahl (1967); Gunther (2007), §4.3.
     """
-    n = np.asarray(check_positive(n, "n"), dtype=float)
+    workers = np.asarray(check_positive(workers, "workers"), dtype=float)
     s = np.asarray(check_probability(serial_fraction, "serial_fraction"), dtype=float)
-    return _out(n / (1.0 + s * (n - 1.0)))
+    return scalar_or_array(workers / (1.0 + s * (workers - 1.0)))
 
 
-def usl_throughput(n, sigma, kappa, lambda_):
-    """Universal Scalability Law throughput :math:`X(n)` (same unit as ``lambda_``).
+def usl_throughput(concurrency, sigma, kappa, base_throughput):
+    """Universal Scalability Law throughput :math:`X(n)` at concurrency :math:`n` (same unit as ``base_throughput``).
 
     .. math:: X(n) = \\frac{\\lambda\\,n}{1 + \\sigma (n - 1) + \\kappa\\,n(n - 1)}
 
     Parameters
     ----------
-    n : float or array
+    concurrency : float or array
         Concurrency (users, threads, nodes), > 0.
     sigma : float or array
         Contention coefficient, in [0, 1].
     kappa : float or array
         Coherency coefficient, >= 0.
-    lambda_ : float or array
-        Throughput at :math:`n = 1`, > 0.
+    base_throughput : float or array
+        Throughput at :math:`n = 1` (:math:`\\lambda`), > 0.
 
     References
     ----------
     Gunther (2007), eq. 4.31.
     """
-    n = np.asarray(check_positive(n, "n"), dtype=float)
+    concurrency = np.asarray(check_positive(concurrency, "concurrency"), dtype=float)
     s = np.asarray(check_probability(sigma, "sigma"), dtype=float)
     k = np.asarray(check_nonnegative(kappa, "kappa"), dtype=float)
-    lam = np.asarray(check_positive(lambda_, "lambda_"), dtype=float)
-    return _out(lam * n / (1.0 + s * (n - 1.0) + k * n * (n - 1.0)))
+    lam = np.asarray(check_positive(base_throughput, "base_throughput"), dtype=float)
+    return scalar_or_array(lam * concurrency / (1.0 + s * (concurrency - 1.0) + k * concurrency * (concurrency - 1.0)))
 
 
 def usl_peak_concurrency(sigma, kappa):
@@ -97,7 +94,7 @@ def usl_peak_concurrency(sigma, kappa):
     s = np.asarray(check_probability(sigma, "sigma"), dtype=float)
     k = np.asarray(check_nonnegative(kappa, "kappa"), dtype=float)
     with np.errstate(divide="ignore"):
-        return _out(np.where(k > 0, np.sqrt((1.0 - s) / np.where(k > 0, k, 1.0)), np.inf))
+        return scalar_or_array(np.where(k > 0, np.sqrt((1.0 - s) / np.where(k > 0, k, 1.0)), np.inf))
 
 
 @dataclass(frozen=True)
@@ -106,7 +103,7 @@ class USLFit:
 
     Attributes
     ----------
-    sigma, kappa, lambda_ : float
+    sigma, kappa, base_throughput : float
         Contention, coherency and single-worker throughput.
     concurrency, throughput : arrays
         The measurements the fit was made on.
@@ -116,7 +113,7 @@ class USLFit:
 
     sigma: float
     kappa: float
-    lambda_: float
+    base_throughput: float
     concurrency: np.ndarray = field(repr=False)
     throughput: np.ndarray = field(repr=False)
     r_squared: float = field(default=float("nan"))
@@ -130,12 +127,12 @@ class USLFit:
     def peak_throughput(self) -> float:
         """:math:`X(n^*)`; :math:`\\lambda/\\sigma` (the Amdahl ceiling) when :math:`\\kappa = 0`."""
         if np.isinf(self.peak_concurrency):
-            return self.lambda_ / self.sigma if self.sigma > 0 else float("inf")
+            return self.base_throughput / self.sigma if self.sigma > 0 else float("inf")
         return self.predict(self.peak_concurrency)
 
-    def predict(self, n):
-        """USL throughput at concurrency ``n`` with the fitted coefficients."""
-        return usl_throughput(n, self.sigma, self.kappa, self.lambda_)
+    def predict(self, concurrency):
+        """USL throughput at ``concurrency`` with the fitted coefficients."""
+        return usl_throughput(concurrency, self.sigma, self.kappa, self.base_throughput)
 
     @property
     def residuals(self) -> np.ndarray:
@@ -163,7 +160,7 @@ def fit_usl(concurrency, throughput) -> USLFit:
     Returns
     -------
     USLFit
-        With ``sigma``, ``kappa``, ``lambda_``, ``peak_concurrency``,
+        With ``sigma``, ``kappa``, ``base_throughput``, ``peak_concurrency``,
         ``peak_throughput`` and ``predict(n)``.
 
     References

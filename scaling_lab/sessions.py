@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from ._validation import (
+from .core.validation import (
     check_integer,
     check_nonnegative,
     check_open_probability,
@@ -40,6 +40,7 @@ from ._validation import (
     check_probability,
 )
 from .queueing import MMc
+from .core.arrays import scalar_or_array
 
 __all__ = [
     "expected_max_standard_normal",
@@ -54,10 +55,6 @@ __all__ = [
 
 _GRID = np.linspace(-12.0, 12.0, 24_001)
 
-
-def _out(x):
-    x = np.asarray(x, dtype=float)
-    return float(x) if x.ndim == 0 else x
 
 
 def expected_max_standard_normal(n):
@@ -83,7 +80,7 @@ def expected_max_standard_normal(n):
     log_density = (np.log(n)[..., None] - 0.5 * _GRID**2 - 0.5 * np.log(2 * np.pi)
                    + (n[..., None] - 1.0) * special.log_ndtr(_GRID))
     e = np.trapezoid(_GRID * np.exp(log_density), _GRID, axis=-1)
-    return _out(np.where(n == 1, 0.0, e))
+    return scalar_or_array(np.where(n == 1, 0.0, e))
 
 
 def sticky_peak_load_factor(users_per_server, servers, activity_scv=1.0):
@@ -121,7 +118,7 @@ def sticky_peak_load_factor(users_per_server, servers, activity_scv=1.0):
     u = np.asarray(check_positive(users_per_server, "users_per_server"), dtype=float)
     n = check_integer(servers, "servers", minimum=1)
     c2 = np.asarray(check_nonnegative(activity_scv, "activity_scv"), dtype=float)
-    return _out(1.0 + np.asarray(expected_max_standard_normal(n)) * np.sqrt((1.0 + c2) / u))
+    return scalar_or_array(1.0 + np.asarray(expected_max_standard_normal(n)) * np.sqrt((1.0 + c2) / u))
 
 
 def simulate_sticky_loads(users: int, servers: int, activity_scv: float = 1.0, *,
@@ -179,7 +176,7 @@ def users_losing_sessions(active_users, servers, failed: int = 1):
     f = check_integer(failed, "failed", minimum=0)
     if f > n:
         raise ValueError(f"failed must be in [0, servers={n}], got {f}")
-    return _out(u * f / n)
+    return scalar_or_array(u * f / n)
 
 
 def prob_session_interrupted(session_s, restarts_per_day):
@@ -200,7 +197,7 @@ def prob_session_interrupted(session_s, restarts_per_day):
     """
     d = np.asarray(check_nonnegative(session_s, "session_s"), dtype=float)
     r = np.asarray(check_nonnegative(restarts_per_day, "restarts_per_day"), dtype=float)
-    return _out(-np.expm1(-r * d / 86_400.0))
+    return scalar_or_array(-np.expm1(-r * d / 86_400.0))
 
 
 def new_server_load_share(t_s, servers_before, mean_session_s, *, sticky: bool = True):
@@ -230,7 +227,7 @@ def new_server_load_share(t_s, servers_before, mean_session_s, *, sticky: bool =
     n = check_integer(servers_before, "servers_before", minimum=1)
     d = check_positive(mean_session_s, "mean_session_s")
     fair = 1.0 / (n + 1)
-    return _out(fair * -np.expm1(-t / d) if sticky else np.full_like(t, fair))
+    return scalar_or_array(fair * -np.expm1(-t / d) if sticky else np.full_like(t, fair))
 
 
 def time_to_rebalance(mean_session_s, fraction: float = 0.9):
@@ -244,7 +241,7 @@ def time_to_rebalance(mean_session_s, fraction: float = 0.9):
     p = np.asarray(check_probability(fraction, "fraction"), dtype=float)
     if np.any(p >= 1):
         raise ValueError(f"fraction must be in [0, 1), got {fraction!r}")
-    return _out(-d * np.log1p(-p))
+    return scalar_or_array(-d * np.log1p(-p))
 
 
 @dataclass(frozen=True)
@@ -266,7 +263,7 @@ class SessionStore:
 
     Parameters
     ----------
-    request_rate : float
+    arrival_rate : float
         :math:`\\lambda`, web requests per second, > 0.
     service_time_s : float
         :math:`S`, mean store time per operation, seconds, > 0.
@@ -282,14 +279,14 @@ class SessionStore:
     Kleinrock (1975); Xu (2020), ch. 1.
     """
 
-    request_rate: float
+    arrival_rate: float
     service_time_s: float
     nodes: int
     ops_per_request: float = 1.0
     rtt_s: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "request_rate", check_positive(self.request_rate, "request_rate"))
+        object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate"))
         object.__setattr__(self, "service_time_s", check_positive(self.service_time_s, "service_time_s"))
         object.__setattr__(self, "nodes", check_integer(self.nodes, "nodes", minimum=1))
         object.__setattr__(self, "ops_per_request", check_positive(self.ops_per_request, "ops_per_request"))
@@ -298,7 +295,7 @@ class SessionStore:
     @property
     def op_rate(self) -> float:
         """Store operations per second, :math:`k\\lambda`."""
-        return float(self.ops_per_request * self.request_rate)
+        return float(self.ops_per_request * self.arrival_rate)
 
     @property
     def queue(self) -> MMc:
@@ -323,7 +320,7 @@ class SessionStore:
     def op_latency_quantile(self, q):
         """The q-quantile of one operation's latency, :math:`r + t_q` seconds."""
         q = check_open_probability(q, "q")
-        return _out(self.rtt_s + np.asarray(self.queue.response_quantile(q)))
+        return scalar_or_array(self.rtt_s + np.asarray(self.queue.response_quantile(q)))
 
     @property
     def mean_added_latency(self) -> float:

@@ -33,7 +33,7 @@ from math import gcd
 import numpy as np
 from scipy import stats
 
-from ._validation import check_integer, check_nonnegative
+from .core.validation import check_integer, check_nonnegative
 
 __all__ = [
     "SCHEMES",
@@ -97,7 +97,7 @@ def _prob_max_at_most(m: int, n: int, k: int) -> float:
     return float(min(1.0, coef[n] / stats.poisson.pmf(n, n)))
 
 
-def expected_max_load(n_keys: int, n_shards: int, *, method: str = "auto") -> float:
+def expected_max_load(n_keys: int, shards: int, *, method: str = "auto") -> float:
     """Expected number of keys on the fullest shard when keys are hashed uniformly.
 
     .. math:: E[\\max_j X_j] = \\sum_{m \\ge 0} \\left(1 - P(\\max_j X_j \\le m)\\right),
@@ -119,7 +119,7 @@ def expected_max_load(n_keys: int, n_shards: int, *, method: str = "auto") -> fl
     ----------
     n_keys : int
         :math:`n \\ge 1` keys.
-    n_shards : int
+    shards : int
         :math:`k \\ge 1` shards.
     method : {"auto", "exact", "approx"}
 
@@ -130,7 +130,7 @@ def expected_max_load(n_keys: int, n_shards: int, *, method: str = "auto") -> fl
     Statistics 11(1), 1983.
     """
     n = check_integer(n_keys, "n_keys", minimum=1)
-    k = check_integer(n_shards, "n_shards", minimum=1)
+    k = check_integer(shards, "shards", minimum=1)
     if method not in ("auto", "exact", "approx"):
         raise ValueError(f"method must be 'auto', 'exact' or 'approx', got {method!r}")
     if k == 1:
@@ -155,14 +155,14 @@ def expected_max_load(n_keys: int, n_shards: int, *, method: str = "auto") -> fl
     return float(low + np.sum(-np.expm1(k * log_cdf)))
 
 
-def expected_skew(n_keys: int, n_shards: int, *, method: str = "auto") -> float:
+def expected_skew(n_keys: int, shards: int, *, method: str = "auto") -> float:
     """Max/mean ratio of shard sizes, :math:`E[\\max_j X_j] / (n/k)`."""
     n = check_integer(n_keys, "n_keys", minimum=1)
-    k = check_integer(n_shards, "n_shards", minimum=1)
+    k = check_integer(shards, "shards", minimum=1)
     return expected_max_load(n, k, method=method) * k / n
 
 
-def hot_shard_share(popularity, n_shards: int) -> float:
+def hot_shard_share(popularity, shards: int) -> float:
     """Expected traffic share of the shard that holds the most popular key.
 
     With key popularities :math:`p_i` hashed independently and uniformly to
@@ -178,29 +178,29 @@ def hot_shard_share(popularity, n_shards: int) -> float:
     ----------
     popularity : array
         Key popularities (normalized here).
-    n_shards : int
+    shards : int
         :math:`k \\ge 1`.
     """
     p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
     if p.sum() <= 0:
         raise ValueError("popularity must contain a positive value")
-    k = check_integer(n_shards, "n_shards", minimum=1)
+    k = check_integer(shards, "shards", minimum=1)
     p1 = p.max() / p.sum()
     return float(p1 + (1.0 - p1) / k)
 
 
-def simulate_shard_shares(popularity, n_shards: int, *, n_trials: int = 100,
+def simulate_shard_shares(popularity, shards: int, *, n_trials: int = 100,
                           seed: int | None = 0) -> np.ndarray:
     """Traffic share of every shard in ``n_trials`` random placements of the keys.
 
-    Returns an array of shape ``(n_trials, n_shards)``; ``.max(axis=1)`` is
+    Returns an array of shape ``(n_trials, shards)``; ``.max(axis=1)`` is
     the hottest shard per placement.
     """
     p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
     if p.sum() <= 0:
         raise ValueError("popularity must contain a positive value")
     p = p / p.sum()
-    k = check_integer(n_shards, "n_shards", minimum=1)
+    k = check_integer(shards, "shards", minimum=1)
     t = check_integer(n_trials, "n_trials", minimum=1)
     rng = np.random.default_rng(seed)
     out = np.empty((t, k))
@@ -223,7 +223,7 @@ class ConsistentHashRing:
 
     Parameters
     ----------
-    n_shards : int
+    shards : int
         Shards 0..n-1.
     vnodes : int
         Virtual nodes per shard, >= 1.
@@ -235,18 +235,18 @@ class ConsistentHashRing:
     Karger et al. (1997).
     """
 
-    def __init__(self, n_shards: int, vnodes: int = 100, seed: int = 0):
-        self.n_shards = check_integer(n_shards, "n_shards", minimum=1)
+    def __init__(self, shards: int, vnodes: int = 100, seed: int = 0):
+        self.shards = check_integer(shards, "shards", minimum=1)
         self.vnodes = check_integer(vnodes, "vnodes", minimum=1)
         if self.vnodes >= 2**20:
             raise ValueError(f"vnodes must be < 2**20, got {vnodes!r}")
         self.seed = check_integer(seed, "seed", minimum=0)
-        ids = (np.arange(self.n_shards, dtype=np.uint64)[:, None] * np.uint64(2**20)
+        ids = (np.arange(self.shards, dtype=np.uint64)[:, None] * np.uint64(2**20)
                + np.arange(self.vnodes, dtype=np.uint64)[None, :]).ravel()
         pos = hash64(ids, self.seed)
         order = np.argsort(pos)
         self._points = pos[order]
-        self._owner = np.repeat(np.arange(self.n_shards), self.vnodes)[order]
+        self._owner = np.repeat(np.arange(self.shards), self.vnodes)[order]
 
     def assign(self, key_hashes) -> np.ndarray:
         """Shard of each key, given the keys' 64-bit hashes (uint64)."""
@@ -259,13 +259,13 @@ class ConsistentHashRing:
         """Fraction of the ring (of uniformly hashed keys) each shard owns."""
         pts = self._points.astype(np.float64) / 2.0**64
         arcs = np.diff(np.concatenate(([pts[-1] - 1.0], pts)))  # arc ending at each point
-        return np.bincount(self._owner, weights=arcs, minlength=self.n_shards)
+        return np.bincount(self._owner, weights=arcs, minlength=self.shards)
 
     def __repr__(self) -> str:
-        return f"ConsistentHashRing(n_shards={self.n_shards}, vnodes={self.vnodes}, seed={self.seed})"
+        return f"ConsistentHashRing(shards={self.shards}, vnodes={self.vnodes}, seed={self.seed})"
 
 
-def consistent_hash_share_cv(n_shards: int, vnodes: int) -> float:
+def consistent_hash_share_cv(shards: int, vnodes: int) -> float:
     """Coefficient of variation of a shard's ring share with ``vnodes`` random virtual nodes each.
 
     The :math:`nv` points cut the ring into Dirichlet(1, ..., 1) arcs, so a
@@ -279,14 +279,14 @@ def consistent_hash_share_cv(n_shards: int, vnodes: int) -> float:
     Karger et al. (1997); the Dirichlet law of uniform spacings, e.g.
     H. A. David and H. N. Nagaraja, *Order Statistics*, 2003, §6.4.
     """
-    n = check_integer(n_shards, "n_shards", minimum=1)
+    n = check_integer(shards, "shards", minimum=1)
     v = check_integer(vnodes, "vnodes", minimum=1)
     return float(np.sqrt((n - 1) / (n * v + 1)))
 
 
-def jump_hash(key_hashes, n_shards: int) -> np.ndarray:
-    """Lamping–Veach jump consistent hash of 64-bit key hashes into ``n_shards`` buckets (vectorized)."""
-    n = check_integer(n_shards, "n_shards", minimum=1)
+def jump_hash(key_hashes, shards: int) -> np.ndarray:
+    """Lamping–Veach jump consistent hash of 64-bit key hashes into ``shards`` buckets (vectorized)."""
+    n = check_integer(shards, "shards", minimum=1)
     key = np.asarray(key_hashes, dtype=np.uint64).ravel().copy()
     b = np.full(key.shape, -1, dtype=np.int64)
     j = np.zeros(key.shape, dtype=np.int64)
@@ -301,9 +301,9 @@ def jump_hash(key_hashes, n_shards: int) -> np.ndarray:
     return b.reshape(np.shape(key_hashes))
 
 
-def rendezvous_hash(key_hashes, n_shards: int, seed: int = 0) -> np.ndarray:
+def rendezvous_hash(key_hashes, shards: int, seed: int = 0) -> np.ndarray:
     """Highest-random-weight (rendezvous) hashing: the shard maximizing ``hash64(key ^ shard salt)``."""
-    n = check_integer(n_shards, "n_shards", minimum=1)
+    n = check_integer(shards, "shards", minimum=1)
     h = np.asarray(key_hashes, dtype=np.uint64).ravel()
     salts = hash64(np.arange(n), seed + 1)
     best = np.zeros(h.shape, dtype=np.uint64)
@@ -316,11 +316,11 @@ def rendezvous_hash(key_hashes, n_shards: int, seed: int = 0) -> np.ndarray:
     return owner.reshape(np.shape(key_hashes))
 
 
-def assign_shards(key_hashes, n_shards: int, scheme: str, *, vnodes: int = 100, seed: int = 0) -> np.ndarray:
+def assign_shards(key_hashes, shards: int, scheme: str, *, vnodes: int = 100, seed: int = 0) -> np.ndarray:
     """Shard of each key (given its 64-bit hash) under ``scheme`` (one of :data:`SCHEMES`)."""
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
-    n = check_integer(n_shards, "n_shards", minimum=1)
+    n = check_integer(shards, "shards", minimum=1)
     h = np.asarray(key_hashes, dtype=np.uint64)
     if scheme == "modulo":
         return (h % np.uint64(n)).astype(np.int64)

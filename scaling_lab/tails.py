@@ -24,13 +24,14 @@ from typing import Callable
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-from ._validation import (
+from .core.validation import (
     check_integer,
     check_nonnegative,
     check_open_probability,
     check_positive,
     check_probability,
 )
+from .core.arrays import scalar_or_array
 
 __all__ = [
     "fanout_slow_probability",
@@ -47,10 +48,6 @@ __all__ = [
     "daily_volume_bytes",
 ]
 
-
-def _out(x):
-    x = np.asarray(x, dtype=float)
-    return float(x) if x.ndim == 0 else x
 
 
 def fanout_slow_probability(p_slow, k):
@@ -72,7 +69,7 @@ def fanout_slow_probability(p_slow, k):
     p = np.asarray(check_probability(p_slow, "p_slow"), dtype=float)
     k = np.asarray(check_integer(k, "k", minimum=1), dtype=float)
     safe = np.where(p >= 1, 0.0, p)
-    return _out(np.where(p >= 1, 1.0, -np.expm1(k * np.log1p(-safe))))
+    return scalar_or_array(np.where(p >= 1, 1.0, -np.expm1(k * np.log1p(-safe))))
 
 
 def per_backend_quantile_needed(q, k):
@@ -82,7 +79,7 @@ def per_backend_quantile_needed(q, k):
     """
     q = np.asarray(check_open_probability(q, "q"), dtype=float)
     k = np.asarray(check_integer(k, "k", minimum=1), dtype=float)
-    return _out(np.exp(np.log(q) / k))
+    return scalar_or_array(np.exp(np.log(q) / k))
 
 
 def _max_level_tail(q, k):
@@ -115,21 +112,21 @@ def max_of_k_quantile(q, k, quantile_function: Callable, *, survival_quantile: C
     """
     tail = _max_level_tail(q, k)
     if survival_quantile is not None:
-        return _out(survival_quantile(tail))
-    return _out(quantile_function(1.0 - tail))
+        return scalar_or_array(survival_quantile(tail))
+    return scalar_or_array(quantile_function(1.0 - tail))
 
 
-def max_of_k_exponential_quantile(q, k, rate):
-    """q-quantile of the max of ``k`` exponentials of rate ``rate``: :math:`-\\ln(1 - q^{1/k})/\\lambda`."""
-    r = check_positive(rate, "rate")
-    return _out(-np.log(_max_level_tail(q, k)) / r)
+def max_of_k_exponential_quantile(q, k, service_rate):
+    """q-quantile of the max of ``k`` exponentials of rate ``service_rate``: :math:`-\\ln(1 - q^{1/k})/\\lambda`."""
+    r = check_positive(service_rate, "service_rate")
+    return scalar_or_array(-np.log(_max_level_tail(q, k)) / r)
 
 
-def max_of_k_exponential_mean(k, rate):
+def max_of_k_exponential_mean(k, service_rate):
     """Mean of the max of ``k`` exponentials: :math:`H_k/\\lambda` (harmonic number; grows like :math:`\\ln k`)."""
     k = np.asarray(check_integer(k, "k", minimum=1), dtype=float)
-    r = check_positive(rate, "rate")
-    return _out((special.digamma(k + 1) + np.euler_gamma) / r)
+    r = check_positive(service_rate, "service_rate")
+    return scalar_or_array((special.digamma(k + 1) + np.euler_gamma) / r)
 
 
 def max_of_k_lognormal_quantile(q, k, median_s, sigma):
@@ -139,7 +136,7 @@ def max_of_k_lognormal_quantile(q, k, median_s, sigma):
     """
     m = check_positive(median_s, "median_s")
     s = check_positive(sigma, "sigma")
-    return _out(m * np.exp(s * stats.norm.isf(_max_level_tail(q, k))))
+    return scalar_or_array(m * np.exp(s * stats.norm.isf(_max_level_tail(q, k))))
 
 
 @dataclass(frozen=True)
@@ -186,7 +183,7 @@ class HedgedRequest:
         t = np.asarray(check_nonnegative(t, "t"), dtype=float)
         d = self.delay_s
         sf = self.distribution.sf
-        return _out(np.where(t < d, sf(t), sf(t) * sf(np.maximum(t - d, 0.0))))
+        return scalar_or_array(np.where(t < d, sf(t), sf(t) * sf(np.maximum(t - d, 0.0))))
 
     def quantile(self, q):
         """The q-quantile of :math:`R` in seconds (root of :math:`P(R > t) = 1 - q`)."""
@@ -199,7 +196,7 @@ class HedgedRequest:
                 out.append(0.0)
                 continue
             out.append(optimize.brentq(lambda t: self.survival(t) - target, 0.0, hi, xtol=1e-14, rtol=1e-12))
-        return _out(np.array(out).reshape(q.shape))
+        return scalar_or_array(np.array(out).reshape(q.shape))
 
     @property
     def mean(self) -> float:
@@ -271,7 +268,7 @@ def quantile_from_histogram(edges, counts, q):
     target = q * total
     i = np.clip(np.searchsorted(cum, target, side="left") - 1, 0, len(c) - 1)
     frac = np.where(c[i] > 0, (target - cum[i]) / np.where(c[i] > 0, c[i], 1.0), 0.0)
-    return _out(e[i] + np.clip(frac, 0.0, 1.0) * (e[i + 1] - e[i]))
+    return scalar_or_array(e[i] + np.clip(frac, 0.0, 1.0) * (e[i + 1] - e[i]))
 
 
 def _check_edges(edges) -> np.ndarray:
@@ -290,4 +287,4 @@ def daily_volume_bytes(events_per_s, bytes_per_event):
     """
     r = np.asarray(check_nonnegative(events_per_s, "events_per_s"), dtype=float)
     s = np.asarray(check_nonnegative(bytes_per_event, "bytes_per_event"), dtype=float)
-    return _out(r * s * 86_400.0)
+    return scalar_or_array(r * s * 86_400.0)

@@ -16,7 +16,7 @@ A. Xu, *System Design Interview*, 2020, ch. 2 (back-of-the-envelope estimation).
 
 from __future__ import annotations
 
-from ._validation import check_in_range, check_nonnegative, check_positive
+from .core.validation import check_in_range, check_nonnegative, check_positive
 
 __all__ = ["SECONDS_PER_DAY", "peak_request_rate", "daily_users_supported"]
 
@@ -47,9 +47,9 @@ def peak_request_rate(daily_users, requests_per_user_per_day, peak_to_average: f
     return dau * r / SECONDS_PER_DAY * k
 
 
-def daily_users_supported(peak_rate_per_s, requests_per_user_per_day, peak_to_average: float = 2.0):
-    """Daily active users whose peak traffic equals ``peak_rate_per_s`` (inverse of :func:`peak_request_rate`)."""
-    rate = check_nonnegative(peak_rate_per_s, "peak_rate_per_s")
+def daily_users_supported(peak_arrival_rate, requests_per_user_per_day, peak_to_average: float = 2.0):
+    """Daily active users whose peak traffic equals ``peak_arrival_rate`` (inverse of :func:`peak_request_rate`)."""
+    rate = check_nonnegative(peak_arrival_rate, "peak_arrival_rate")
     r = check_positive(requests_per_user_per_day, "requests_per_user_per_day")
     k = check_in_range(peak_to_average, "peak_to_average", 1.0, float("inf"), high_open=True)
     return rate * SECONDS_PER_DAY / (r * k)

@@ -25,8 +25,8 @@ def test_k_of_n_matches_enumeration(n, extra, a):
 
 
 def test_k_of_n_special_cases_and_many_nines():
-    assert av.k_of_n(1, 2, 0.99) == pytest.approx(av.parallel(0.99, 0.99))
-    assert av.k_of_n(3, 3, 0.99) == pytest.approx(av.series(0.99, 0.99, 0.99))
+    assert av.k_of_n(1, 2, 0.99) == pytest.approx(av.parallel_availability(0.99, 0.99))
+    assert av.k_of_n(3, 3, 0.99) == pytest.approx(av.series_availability(0.99, 0.99, 0.99))
     # 1-of-3 with u = 1e-8 each: U = 1e-24 exactly, far below double rounding of A
     assert av.k_of_n_unavailability(1, 3, 1e-8) == pytest.approx(1e-24, rel=1e-12)
     # majority of 5 with u = 1e-4: U = C(5,3) u^3 (1-u)^2 + C(5,4) u^4 (1-u) + u^5
@@ -37,8 +37,8 @@ def test_k_of_n_special_cases_and_many_nines():
 
 
 def test_series_parallel_and_downtime():
-    assert av.series(0.999, 0.999) == pytest.approx(0.998001)
-    assert av.parallel(0.9, 0.9, 0.9) == pytest.approx(0.999)
+    assert av.series_availability(0.999, 0.999) == pytest.approx(0.998001)
+    assert av.parallel_availability(0.9, 0.9, 0.9) == pytest.approx(0.999)
     assert av.series_unavailability(1e-12, 1e-12) == pytest.approx(2e-12, rel=1e-9)
     assert av.parallel_unavailability(1e-9, 1e-9) == pytest.approx(1e-18)
     assert av.downtime_minutes_per_year(0.999) == pytest.approx(525.96)

@@ -12,7 +12,8 @@ from scaling_lab.backlog import (
     waiting_count,
     workers_for_drain_time,
 )
-from scaling_lab.queueing import MGc, MMc
+from scaling_lab.approximations import MGc
+from scaling_lab.queueing import MMc
 from scaling_lab.simulation import Exponential, Gamma, PiecewisePoissonArrivals, simulate_queue
 
 

@@ -60,7 +60,7 @@ def test_characteristic_time_solves_its_equation_at_extremes():
         assert np.sum(p * t / (1 + p * t)) == pytest.approx(c, rel=1e-9)
 
 
-@pytest.mark.parametrize("policy", cache.POLICIES)
+@pytest.mark.parametrize("policy", cache.CACHE_POLICIES)
 def test_analytic_hit_ratio_matches_exact_simulation(policy):
     # Che / Fricker-Robert-Roberts are approximations; for n = 1000 they are within ~1 %.
     p = cache.zipf_popularity(1000, 0.8)
@@ -217,12 +217,12 @@ def test_backend_rate_and_latency():
     assert cache.backend_rate(1000.0, 0.9) == pytest.approx(100.0)
     assert cache.mean_latency(0.9, 0.001, 0.05) == pytest.approx(0.9 * 0.001 + 0.1 * 0.05)
     got = cache.backend_mean_latency(1000.0, 0.8, cache_latency_s=0.001,
-                                     backend_service_rate_per_s=50.0, backend_servers=5)
+                                     backend_service_rate=50.0, backend_servers=5)
     assert got == pytest.approx(0.001 + 0.2 * MMc(200.0, 50.0, 5).mean_response)
     assert cache.backend_mean_latency(1000.0, 0.5, cache_latency_s=0.001,
-                                      backend_service_rate_per_s=50.0, backend_servers=5) == np.inf
+                                      backend_service_rate=50.0, backend_servers=5) == np.inf
     curve = cache.backend_mean_latency(1000.0, np.linspace(0.8, 1.0, 5), cache_latency_s=0.001,
-                                       backend_service_rate_per_s=50.0, backend_servers=5)
+                                       backend_service_rate=50.0, backend_servers=5)
     assert np.all(np.diff(curve) < 0) and curve[-1] == pytest.approx(0.001)
 
 

@@ -53,5 +53,5 @@ def test_bad_input():
         cdn.central_hit_ratio(100, 60, SHARES, SHARED, LOCAL, 1.5)
     with pytest.raises(ValueError, match="hit_ratio"):
         cdn.first_byte_ms(1, 1, 1, -0.1)
-    with pytest.raises(ValueError, match="total_rate_per_s"):
+    with pytest.raises(ValueError, match="arrival_rate"):
         cdn.edge_request_rates(0, SHARES, SHARED, LOCAL, 0.3)

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaling_lab.queueing import MMc, erlang_b, erlang_c, max_arrival_rate, servers_needed
+from scaling_lab.queueing import MG1, MMc, erlang_b, erlang_c
+from scaling_lab.capacity import max_arrival_rate, servers_needed
 from scaling_lab.simulation import simulate_queue
 
 
@@ -200,7 +201,7 @@ def test_servers_needed_is_least_meeting_targets():
     c = servers_needed(lam, mu, max_wait_quantile=(0.95, 0.02))
     assert MMc(lam, mu, c).wait_quantile(0.95) <= 0.02
     assert MMc(lam, mu, c - 1).wait_quantile(0.95) > 0.02
-    c = servers_needed(lam, mu, max_prob_wait=0.2, max_mean_wait=0.01)
+    c = servers_needed(lam, mu, max_prob_wait=0.2, max_mean_wait_s=0.01)
     assert MMc(lam, mu, c).prob_wait <= 0.2 and MMc(lam, mu, c).mean_wait <= 0.01
     prev = MMc(lam, mu, c - 1)
     assert prev.prob_wait > 0.2 or prev.mean_wait > 0.01
@@ -243,3 +244,38 @@ def test_simulation_agrees_with_mmc(c, rho, seed):
     assert abs(sim.mean_wait - model.mean_wait) <= 3 * sim.mean_wait_ci
     assert abs(sim.prob_wait - model.prob_wait) <= 3 * sim.prob_wait_ci
     assert sim.response_quantile(0.9) == pytest.approx(model.response_quantile(0.9), rel=0.06)
+
+
+# M/G/1 (Pollaczek–Khinchine)
+rates = st.floats(0.01, 100.0)
+loads = st.floats(0.01, 0.99)
+
+
+@settings(max_examples=100, deadline=None)
+@given(mu=rates, rho=loads)
+def test_mg1_with_exponential_service_is_mm1(mu, rho):
+    assert MG1(rho * mu, mu, 1.0).mean_wait == pytest.approx(MMc(rho * mu, mu, 1).mean_wait, rel=1e-9)
+
+
+def test_md1_published_queue_length():
+    # M/D/1: Lq = rho^2 / (2 (1 - rho))  (Kleinrock 1975, eq. 5.74 with Cs^2 = 0)
+    rho = np.array([0.3, 0.6, 0.9, 0.999])
+    np.testing.assert_allclose(MG1(rho, 1.0, 0.0).mean_queue_length, rho**2 / (2 * (1 - rho)), rtol=1e-12)
+
+
+def test_mg1_unstable_is_inf_and_variability_costs_linearly():
+    m = MG1([0.5, 1.0, 2.0], 1.0, 3.0)
+    assert list(m.stable) == [True, False, False]
+    assert np.isinf(m.mean_wait[1:]).all() and np.isinf(m.mean_response[1:]).all()
+    w = MG1(0.5, 1.0, np.array([0.0, 1.0, 3.0])).mean_wait
+    np.testing.assert_allclose(w / w[1], [0.5, 1.0, 2.0])  # (1 + cs^2)/2
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: MG1(-1.0, 1.0, 1.0), "arrival_rate"),
+    (lambda: MG1(1.0, 1.0, -0.5), "scv"),
+])
+def test_mg1_bad_input_raises(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+

@@ -45,14 +45,14 @@ def test_fit_recovers_known_coefficients(sigma, kappa, lam):
     assert fit.sigma == pytest.approx(sigma, rel=0.1, abs=2e-4)
     # with n <= 128 and 0.2 % noise, kappa below ~1e-5 changes X by less than the noise
     assert fit.kappa == pytest.approx(kappa, rel=0.1, abs=1e-5)
-    assert fit.lambda_ == pytest.approx(lam, rel=0.01)
+    assert fit.base_throughput == pytest.approx(lam, rel=0.01)
     assert fit.r_squared > 0.999
 
 
 def test_fit_without_noise_is_exact():
     n = np.arange(1, 40, dtype=float)
     fit = fit_usl(n, usl_throughput(n, 0.03, 4e-4, 12.0))
-    assert (fit.sigma, fit.kappa, fit.lambda_) == pytest.approx((0.03, 4e-4, 12.0), rel=1e-6)
+    assert (fit.sigma, fit.kappa, fit.base_throughput) == pytest.approx((0.03, 4e-4, 12.0), rel=1e-6)
     assert fit.peak_concurrency == pytest.approx(np.sqrt(0.97 / 4e-4), rel=1e-6)
 
 
@@ -64,7 +64,7 @@ def test_published_fit_of_specsdm91():
     fit = fit_usl(data["load"], data["throughput"])
     assert fit.sigma == pytest.approx(0.0277285, rel=1e-4)
     assert fit.kappa == pytest.approx(0.0001044, rel=1e-3)
-    assert fit.lambda_ == pytest.approx(89.9952330, rel=1e-5)
+    assert fit.base_throughput == pytest.approx(89.9952330, rel=1e-5)
     np.testing.assert_allclose(fit.residuals, [-25.10, -81.66, 111.09, 3.05, -49.99, -46.60, 56.00], atol=0.006)
     assert fit.peak_concurrency == pytest.approx(96.5, abs=0.1)
     assert fit.peak_throughput == pytest.approx(1884, abs=1)
@@ -75,7 +75,7 @@ def test_fit_is_unit_free():
     data = pd.read_csv(DATA)
     a = fit_usl(data["load"], data["throughput"])
     b = fit_usl(data["load"], data["throughput"] / 3600.0)  # per second instead of per hour
-    assert (b.sigma, b.kappa, b.lambda_ * 3600) == pytest.approx((a.sigma, a.kappa, a.lambda_), rel=1e-6)
+    assert (b.sigma, b.kappa, b.base_throughput * 3600) == pytest.approx((a.sigma, a.kappa, a.base_throughput), rel=1e-6)
 
 
 @pytest.mark.parametrize("call", [

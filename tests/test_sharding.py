@@ -92,7 +92,7 @@ def test_schemes_balance_keys():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="scheme"):
         sh.keys_moved_fraction(3, 4, "ketama2")
-    with pytest.raises(ValueError, match="n_shards"):
+    with pytest.raises(ValueError, match="shards"):
         sh.expected_max_load(10, 0)
     with pytest.raises(ValueError, match="vnodes"):
         sh.ConsistentHashRing(3, 0)

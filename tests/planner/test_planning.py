@@ -7,18 +7,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaling_lab import planner
+from scaling_lab.planner import planning
 from scaling_lab.availability import k_of_n_unavailability
 from scaling_lab.cache import hit_ratio, zipf_popularity
 from scaling_lab.geography import load_cities, load_cloud_regions, nearest_datacenter
 from scaling_lab.planner import COMPONENTS, Assumptions, entry_points, plan, sweep, zipf_cache_items
-from scaling_lab.queueing import max_arrival_rate, servers_needed
+from scaling_lab.capacity import max_arrival_rate, servers_needed
 from scaling_lab.replication import read_scaling
 from scaling_lab.traffic import daily_users_supported
 
 CAPACITY_ONLY = Assumptions(availability_target=None)
 MONOTONE = ["web_servers", "load_balancers", "database_nodes", "shards", "cache_nodes", "worker_machines",
-            "data_centers", "cdn", "machines", "monthly_cost", "peak_rate_per_s", "cache_gb"]
+            "data_centers", "cdn", "machines", "monthly_cost", "peak_arrival_rate", "cache_gb"]
 
 
 def _users_at_rate(rate, a=CAPACITY_ONLY):
@@ -45,7 +45,7 @@ def test_generalized_harmonic_euler_maclaurin_against_exact_sums():
     n = np.array([999, 1000, 5000, 123_456, 2_000_000])
     for alpha in (0.5, 0.9, 1.0, 1.5):
         exact = [np.sum(np.arange(1, m + 1, dtype=float) ** -alpha) for m in n]
-        np.testing.assert_allclose(planner._generalized_harmonic(n, alpha), exact, rtol=1e-12)
+        np.testing.assert_allclose(planning._generalized_harmonic(n, alpha), exact, rtol=1e-12)
 
 
 # --- monotone in load ---------------------------------------------------------------------------
@@ -94,14 +94,14 @@ def test_cache_enters_when_uncached_queries_exceed_one_database_node():
     node = max_arrival_rate(1 / a.db_query_time_s, a.db_cores, max_response_quantile=(0.99, a.db_latency_slo_s))
     assert _crosses("cache_nodes", _users_at_rate(node), 0, 1)
     p = plan(2 * _users_at_rate(node), a)
-    assert p.db_read_rate_per_s == pytest.approx(p.peak_rate_per_s * a.read_fraction * (1 - a.cache_hit_ratio))
+    assert p.db_read_rate_per_s == pytest.approx(p.peak_arrival_rate * a.read_fraction * (1 - a.cache_hit_ratio))
 
 
 def test_cache_size_reaches_the_hit_ratio_it_is_sized_for():
     p = plan(3e6, CAPACITY_ONLY)
     n_objects = p.daily_users * CAPACITY_ONLY.stored_bytes_per_user / CAPACITY_ONLY.object_bytes
     items = p.cache_bytes / CAPACITY_ONLY.object_bytes
-    share = planner._generalized_harmonic(items, 1.0) / planner._generalized_harmonic(math.floor(n_objects), 1.0)
+    share = planning._generalized_harmonic(items, 1.0) / planning._generalized_harmonic(math.floor(n_objects), 1.0)
     assert share >= CAPACITY_ONLY.cache_hit_ratio
     assert p.cache_nodes_per_site >= p.cache_bytes / CAPACITY_ONLY.cache_node_bytes
 
@@ -143,7 +143,7 @@ def test_queue_workers_are_the_mmc_pool_for_the_mean_wait_target():
     a = Assumptions()
     p = plan(2e6, a)
     jobs = 2e6 * a.jobs_per_user / 86_400 * a.peak_to_average
-    assert p.queue_workers == servers_needed(jobs, 1 / a.job_time_s, max_mean_wait=a.max_job_wait_s)
+    assert p.queue_workers == servers_needed(jobs, 1 / a.job_time_s, max_mean_wait_s=a.max_job_wait_s)
     assert p.worker_machines == math.ceil(p.queue_workers / a.worker_slots_per_machine)
     assert plan(2e6, a, jobs_per_user=0.0).worker_machines == 0
 
@@ -151,7 +151,7 @@ def test_queue_workers_are_the_mmc_pool_for_the_mean_wait_target():
 def test_web_spares_are_the_fewest_that_meet_the_tiers_budget():
     a = Assumptions(availability_target=0.999)
     p = plan(5e7, a)
-    needed = math.ceil(servers_needed(p.peak_rate_per_s, 1 / a.web_service_time_s,
+    needed = math.ceil(servers_needed(p.peak_arrival_rate, 1 / a.web_service_time_s,
                                       max_response_quantile=(a.slo_quantile, a.latency_slo_s))
                        / a.web_workers_per_server)
     n = p.web_servers_per_site

@@ -15,7 +15,7 @@ The rules, in the order of the journey (chapter numbers refer to the book):
 1. **Traffic** (chapter 1): peak rate :math:`\\lambda = k\\,\\mathrm{DAU}\\,r/86\\,400`
    (:func:`scaling_lab.traffic.peak_request_rate`).
 2. **Web servers** (chapters 1, 3, 4): the least number of workers meeting the
-   latency SLO in an M/M/c queue (:func:`scaling_lab.queueing.servers_needed`),
+   latency SLO in an M/M/c queue (:func:`scaling_lab.capacity.servers_needed`),
    packed into machines of ``web_workers_per_server`` workers; the load
    balancer pools them (chapter 4), and with an availability target the pool
    gets the spares that keep :math:`n_{cap}`-of-:math:`n` machines up with the
@@ -74,8 +74,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from . import geography
-from ._validation import (
+from .. import geography
+from ..core.validation import (
     check_in_range,
     check_integer,
     check_nonnegative,
@@ -83,11 +83,12 @@ from ._validation import (
     check_positive,
     check_probability,
 )
-from .availability import k_of_n_unavailability, primary_failover
-from .queueing import MMc, max_arrival_rate, servers_needed
-from .replication import read_scaling
-from .sharding import expected_skew
-from .traffic import peak_request_rate
+from ..availability import k_of_n_unavailability, primary_failover
+from ..queueing import MMc
+from ..capacity import max_arrival_rate, servers_needed
+from ..replication import read_scaling
+from ..sharding import expected_skew
+from ..traffic import peak_request_rate
 
 __all__ = ["Assumptions", "Plan", "plan", "sweep", "entry_points", "COMPONENTS", "zipf_cache_items"]
 
@@ -278,7 +279,7 @@ class Plan:
 
     daily_users: float
     assumptions: Assumptions
-    peak_rate_per_s: float
+    peak_arrival_rate: float
     db_read_rate_per_s: float
     db_write_rate_per_s: float
     data_centers: int
@@ -360,7 +361,7 @@ class Plan:
     def counts(self) -> dict:
         """The plan as flat numbers (one row of :func:`sweep`)."""
         return {
-            "daily_users": self.daily_users, "peak_rate_per_s": self.peak_rate_per_s,
+            "daily_users": self.daily_users, "peak_arrival_rate": self.peak_arrival_rate,
             "web_servers": self.web_servers, "load_balancers": self.load_balancers,
             "database_nodes": self.database_nodes, "shards": self.shards,
             "replicas_per_shard": self.replicas_per_shard, "cache_nodes": self.cache_nodes,
@@ -375,7 +376,7 @@ class Plan:
         target = "none (capacity only)" if a.availability_target is None else f"{a.availability_target:.4%}"
         lines = [
             f"Capacity plan for {self.daily_users:,.0f} daily active users",
-            f"  peak traffic      {self.peak_rate_per_s:,.1f} req/s ({a.requests_per_user:g} req/user/day, "
+            f"  peak traffic      {self.peak_arrival_rate:,.1f} req/s ({a.requests_per_user:g} req/user/day, "
             f"peak {a.peak_to_average:g}x the daily mean, {a.read_fraction:.0%} reads)",
             f"  latency SLO       p{100 * a.slo_quantile:g} <= {1e3 * a.latency_slo_s:g} ms; "
             f"availability target {target}",
@@ -673,7 +674,7 @@ def plan(daily_users: float, assumptions: Assumptions | None = None, **overrides
     # Queue workers (chapter 10).
     if a.jobs_per_user > 0:
         job_rate = float(peak_request_rate(users, a.jobs_per_user, a.peak_to_average))
-        queue_workers = servers_needed(job_rate, 1.0 / a.job_time_s, max_mean_wait=a.max_job_wait_s)
+        queue_workers = servers_needed(job_rate, 1.0 / a.job_time_s, max_mean_wait_s=a.max_job_wait_s)
         worker_machines = -(-queue_workers // a.worker_slots_per_machine)
         reasons["workers"] = f"{job_rate:,.2f} jobs/s at the peak, mean wait <= {a.max_job_wait_s:g} s"
     else:

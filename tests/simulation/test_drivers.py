@@ -5,9 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaling_lab.queueing import MG1, MGc, MMc
+from scaling_lab.queueing import MG1, MMc
+from scaling_lab.approximations import MGc
 from scaling_lab.simulation import (
-    POLICIES,
+    ROUTING_POLICIES,
     Deterministic,
     Exponential,
     Gamma,
@@ -96,7 +97,7 @@ def test_distribution_moments(dist):
 def test_arrival_processes_have_their_mean_rate(proc):
     t = proc.times(np.random.default_rng(8), 400_000)
     assert (np.diff(t) >= 0).all() and t[0] > 0
-    assert len(t) / t[-1] == pytest.approx(proc.rate, rel=0.02)
+    assert len(t) / t[-1] == pytest.approx(proc.arrival_rate, rel=0.02)
 
 
 def test_piecewise_arrivals_follow_the_rate_curve():
@@ -123,7 +124,7 @@ def test_random_routing_is_k_independent_mm1_queues():
 
 def test_policy_ranking_with_variable_service():
     service = HyperExponential(1.0, 10.0)
-    means = {p: simulate_pool(16.0, service, 20, p, n_requests=200_000, seed=12).mean_response for p in POLICIES}
+    means = {p: simulate_pool(16.0, service, 20, p, n_requests=200_000, seed=12).mean_response for p in ROUTING_POLICIES}
     assert means["least_work"] < means["jsq"] < means["power_of_d"] < means["round_robin"] < means["random"]
 
 
@@ -137,7 +138,7 @@ def test_power_of_d_with_all_stations_is_jsq_and_d1_is_random():
 
 
 def test_single_station_pool_is_the_mmc_queue():
-    r = simulate_pool(3.4, Exponential(1.0), 1, "jsq", servers_per_station=4, n_requests=300_000, seed=14)
+    r = simulate_pool(3.4, Exponential(1.0), 1, "jsq", workers_per_server=4, n_requests=300_000, seed=14)
     assert within_ci(r.mean_wait, r.mean_wait_ci, MMc(3.4, 1.0, 4).mean_wait)
 
 

@@ -1,6 +1,6 @@
 import plotly.io as pio
 
-from scaling_lab import plotting
+from scaling_lab.presentation import plotting
 
 
 def test_renderer_emits_html_without_plotlyjs_or_cdn():

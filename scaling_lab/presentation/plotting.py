@@ -97,7 +97,7 @@ def latency_vs_load_figure(service_time_s: float, servers: int, *, slo_s: float 
     The x axis runs from 0 to 99.5 % of capacity :math:`c/S`; the SLO, when
     given, is drawn as a horizontal line.  Times are shown in milliseconds.
     """
-    from .queueing import MMc
+    from ..queueing import MMc
 
     capacity = servers / service_time_s
     rate = np.linspace(capacity / points, 0.995 * capacity, points)

@@ -2,7 +2,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from scaling_lab.explorer import Explorer, Slider, is_static
+from scaling_lab.presentation.explorer import Explorer, Slider, is_static
 
 
 def draw(k, shift):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from scaling_lab._validation import (check_in_range, check_integer, check_nonnegative, check_open_probability,
+from scaling_lab.core.validation import (check_in_range, check_integer, check_nonnegative, check_open_probability,
                                      check_positive, check_probability)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from .arrays import scalar_or_array
 
 __all__ = [
     "check_positive",
@@ -31,9 +32,6 @@ def _as_float_array(value, name: str) -> np.ndarray:
     return arr
 
 
-def _out(arr: np.ndarray):
-    return float(arr) if arr.ndim == 0 else arr
-
 
 def check_positive(value, name: str, *, allow_inf: bool = False):
     """Return ``value`` if every element is > 0 (and finite unless ``allow_inf``)."""
@@ -41,7 +39,7 @@ def check_positive(value, name: str, *, allow_inf: bool = False):
     if (arr <= 0).any() or (not allow_inf and np.isinf(arr).any()):
         upper = "inf]" if allow_inf else "inf)"
         raise ValueError(f"{name} must be in (0, {upper}, got {value!r}")
-    return _out(arr)
+    return scalar_or_array(arr)
 
 
 def check_nonnegative(value, name: str, *, allow_inf: bool = False):
@@ -50,7 +48,7 @@ def check_nonnegative(value, name: str, *, allow_inf: bool = False):
     if (arr < 0).any() or (not allow_inf and np.isinf(arr).any()):
         upper = "inf]" if allow_inf else "inf)"
         raise ValueError(f"{name} must be in [0, {upper}, got {value!r}")
-    return _out(arr)
+    return scalar_or_array(arr)
 
 
 def check_probability(value, name: str):
@@ -58,7 +56,7 @@ def check_probability(value, name: str):
     arr = _as_float_array(value, name)
     if ((arr < 0) | (arr > 1)).any():
         raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return _out(arr)
+    return scalar_or_array(arr)
 
 
 def check_open_probability(value, name: str):
@@ -66,7 +64,7 @@ def check_open_probability(value, name: str):
     arr = _as_float_array(value, name)
     if ((arr <= 0) | (arr >= 1)).any():
         raise ValueError(f"{name} must be in (0, 1), got {value!r}")
-    return _out(arr)
+    return scalar_or_array(arr)
 
 
 def check_in_range(value, name: str, low: float, high: float, *,
@@ -79,7 +77,7 @@ def check_in_range(value, name: str, low: float, high: float, *,
         lb = "(" if low_open else "["
         rb = ")" if high_open else "]"
         raise ValueError(f"{name} must be in {lb}{low}, {high}{rb}, got {value!r}")
-    return _out(arr)
+    return scalar_or_array(arr)
 
 
 def check_integer(value, name: str, *, minimum: int = 1):

@@ -1,0 +1,1 @@
+"""Tables the package reads at run time (see README.md here)."""
