@@ -3,7 +3,7 @@
     python tools/notebooks.py run notebooks/01-single-server.ipynb   # execute in place, then strip
     python tools/notebooks.py strip notebooks/*.ipynb                # strip only
 
-A code cell whose source starts with ``# NBVAL_CHECK_OUTPUT`` keeps its outputs (nbval compares
+A code cell tagged ``nbval-check-output`` keeps its outputs (nbval compares
 them); every other cell is stored without outputs, since the book build executes them anyway.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-MARK = "# NBVAL_CHECK_OUTPUT"
+TAG = "nbval-check-output"
 
 
 def strip(nb) -> None:
@@ -26,7 +26,7 @@ def strip(nb) -> None:
         if cell.cell_type != "code":
             continue
         cell.metadata.pop("execution", None)
-        if cell.source.lstrip().startswith(MARK):
+        if TAG in cell.metadata.get("tags", []):
             continue
         cell.outputs = []
         cell.execution_count = None
