@@ -81,7 +81,7 @@ class LoadResult:
     server_arrival: np.ndarray
     service_start: np.ndarray
     service_end: np.ndarray
-    offered_rate: float
+    arrival_rate: float
     duration_s: float
     meta: dict = field(default_factory=dict)
 
@@ -126,7 +126,7 @@ class LoadResult:
         keep = self.scheduled >= self.scheduled[0] + warmup_s
         arrays = {k: getattr(self, k)[keep] for k in ("scheduled", "sent", "received", "status",
                                                       "server_arrival", "service_start", "service_end")}
-        return LoadResult(**arrays, offered_rate=self.offered_rate, duration_s=self.duration_s, meta=self.meta)
+        return LoadResult(**arrays, arrival_rate=self.arrival_rate, duration_s=self.duration_s, meta=self.meta)
 
 
 @dataclass
@@ -264,7 +264,7 @@ def _run_in_thread(coro_factory, realtime: bool):
 
 def _mean_rate(arrivals: ArrivalProcess) -> float:
     """The long-run arrival rate (1/s) of ``arrivals``."""
-    return float(getattr(arrivals, "arrival_rate", None) or getattr(arrivals, "rate"))
+    return float(arrivals.arrival_rate)
 
 
 def _header_float(headers: dict, key: str) -> float:
@@ -286,7 +286,7 @@ def open_loop(url: str, arrivals: ArrivalProcess, duration_s: float, *, seed: in
     url : str
         ``http://127.0.0.1:PORT/path`` (loopback only).
     arrivals : ArrivalProcess
-        The schedule's law; its long-run ``rate`` (1/s) is the offered load.
+        The schedule's law; its long-run ``arrival_rate`` (1/s) is the offered load.
     duration_s : float
         Requests are scheduled in ``[0, duration_s)``, at most 3,600 s.
     seed : int
@@ -364,7 +364,7 @@ def open_loop(url: str, arrivals: ArrivalProcess, duration_s: float, *, seed: in
     t0 = _run_in_thread(run, realtime)
     return LoadResult(scheduled=t0 + times, sent=sent, received=received, status=status,
                       server_arrival=srv[0], service_start=srv[1], service_end=srv[2],
-                      offered_rate=float(_mean_rate(arrivals)), duration_s=float(duration_s),
+                      arrival_rate=float(_mean_rate(arrivals)), duration_s=float(duration_s),
                       meta={"seed": seed, "arrivals": repr(arrivals), "url": url,
                             "realtime": bool(realtime and realtime_available())})
 

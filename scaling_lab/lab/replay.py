@@ -11,7 +11,7 @@ times (``X-Arrival``), :math:`S_i` the measured service times
 .. math:: \\hat B_i = \\max(A_i, \\text{earliest free server}), \\qquad
           \\hat D_i = \\hat B_i + S_i
 
-(:func:`scaling_lab.simulation.fcfs_start_times`), the replayed latency keeps the
+(:func:`scaling_lab.simulation.kernels.fcfs_start_times`), the replayed latency keeps the
 measured transport and replaces only the queue:
 
 .. math:: \\hat T_i = (A_i - t_i) + (\\hat D_i - A_i) + (R_i - E_i)

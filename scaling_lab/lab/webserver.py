@@ -1,7 +1,7 @@
-"""The lab web server: a real HTTP server with ``workers`` servers and a FIFO queue in front of them.
+"""The lab web server: a real HTTP server with ``servers`` workers and a FIFO queue in front of them.
 
 A request to ``/work`` waits in a first-come-first-served queue for one of
-``workers`` slots (an :class:`asyncio.Semaphore`, whose waiters are woken in
+``servers`` slots (an :class:`asyncio.Semaphore`, whose waiters are woken in
 arrival order), holds it for a service time drawn from one of the package's
 distributions (:class:`~scaling_lab.simulation.Exponential`,
 :class:`~scaling_lab.simulation.LogNormal`, :class:`~scaling_lab.simulation.Deterministic`, …)
@@ -10,7 +10,7 @@ from ``numpy.random.default_rng(seed)`` and spent either
 
 * ``mode="sleep"``: asleep (``asyncio.sleep``), so the CPU is not the
   bottleneck and the server is an M/G/c queue whatever the machine, or
-* ``mode="cpu"``: on the CPU, in a pool of ``workers`` processes that spin until
+* ``mode="cpu"``: on the CPU, in a pool of ``servers`` worker processes that spin until
   their CPU time (``time.process_time``) has advanced by the service time: a
   CPU-bound endpoint whose throughput is limited by the machine's cores.
 
@@ -29,22 +29,15 @@ and the workers are processes competing for the cores), while one asyncio
 process (aiohttp) holding a semaphore of c stayed within about 4 ms at every
 load and needs a fraction of a core.
 
-Run as ``python -m scaling_lab.lab.webserver CONFIG.json``; normally through
-:class:`LabServer`.
+The server process is :mod:`scaling_lab.lab._webapp` (``python -m scaling_lab.lab._webapp
+CONFIG.json``); start it through :class:`LabServer`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import gc
 import json
-import selectors
 import sys
-import time
-from pathlib import Path
-
-import numpy as np
 
 from ..simulation import Deterministic, Exponential, LogNormal  # noqa: F401  (names for the config)
 from .. import simulation as _simulation
@@ -71,14 +64,14 @@ def distribution_from_dict(spec: dict):
 
 
 class LabServer(Component):
-    """The lab web server as a context manager: ``with LabServer(Exponential(0.02), workers=4) as s:``.
+    """The lab web server as a context manager: ``with LabServer(Exponential(0.02), servers=4) as s:``.
 
     Parameters
     ----------
     service : Distribution
         Service time per request, seconds.
-    workers : int
-        :math:`c \\ge 1`, requests served at once; the rest wait in FIFO order.
+    servers : int
+        :math:`c \\ge 1`, requests served at once (workers); the rest wait in FIFO order.
     mode : {"sleep", "cpu"}
         Spend the service time asleep or on the CPU (see the module notes).
     seed : int
@@ -90,10 +83,10 @@ class LabServer(Component):
 
     name = "webserver"
 
-    def __init__(self, service, workers: int = 4, *, mode: str = "sleep", seed: int = 0, realtime: bool = True):
+    def __init__(self, service, servers: int = 4, *, mode: str = "sleep", seed: int = 0, realtime: bool = True):
         self.service_spec = distribution_to_dict(service)
         self.service = service
-        self.workers = check_integer(workers, "workers", minimum=1)
+        self.servers = check_integer(servers, "servers", minimum=1)
         self.mode = check_choice(mode, "mode", MODES)
         self.seed = check_integer(seed, "seed", minimum=0)
         super().__init__(realtime=realtime and mode == "sleep")
@@ -103,97 +96,10 @@ class LabServer(Component):
         return f"http://{LAB_HOST}:{self.port}/work"
 
     def _prepare(self) -> None:
-        cfg = {"port": self.port, "workers": self.workers, "mode": self.mode, "seed": self.seed,
+        cfg = {"port": self.port, "servers": self.servers, "mode": self.mode, "seed": self.seed,
                "service": self.service_spec}
         (self.dir / "config.json").write_text(json.dumps(cfg))
 
     def _command(self) -> list[str]:
-        return realtime_prefix(self.realtime) + [sys.executable, "-m", "scaling_lab.lab.webserver",
+        return realtime_prefix(self.realtime) + [sys.executable, "-m", "scaling_lab.lab._webapp",
                                                  str(self.dir / "config.json")]
-
-
-# --------------------------------------------------------------------------- the server process
-
-def _burn_cpu(seconds: float) -> float:
-    """Spin until this process has used ``seconds`` of CPU time; returns the CPU time used."""
-    t0 = time.process_time()
-    end = t0 + seconds
-    while time.process_time() < end:
-        pass
-    return time.process_time() - t0
-
-
-class _ServiceStream:
-    """Service times in order of service start, drawn in blocks from one seeded generator."""
-
-    def __init__(self, dist, seed: int, block: int = 4096):
-        self.dist, self.rng, self.block = dist, np.random.default_rng(seed), block
-        self.buf, self.i = np.empty(0), 0
-
-    def next(self) -> float:
-        if self.i >= len(self.buf):
-            self.buf, self.i = self.dist.sample(self.rng, self.block), 0
-        self.i += 1
-        return float(self.buf[self.i - 1])
-
-
-def _make_app(cfg: dict):
-    from aiohttp import web
-
-    workers = int(cfg["workers"])
-    sem = asyncio.Semaphore(workers)
-    stream = _ServiceStream(distribution_from_dict(cfg["service"]), int(cfg["seed"]))
-    pool = None
-    if cfg["mode"] == "cpu":
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
-        list(pool.map(_burn_cpu, [0.0] * workers))  # start every worker process now, not on first use
-    now = time.monotonic
-
-    async def work(request):
-        arrival = now()
-        override = request.query.get("s")
-        async with sem:
-            start = now()
-            s = float(override) if override is not None else stream.next()
-            if pool is None:
-                await asyncio.sleep(s)
-            else:
-                await asyncio.get_running_loop().run_in_executor(pool, _burn_cpu, s)
-            end = now()
-        return web.Response(text="ok", headers={"X-Arrival": repr(arrival), "X-Service-Start": repr(start),
-                                                "X-Service-End": repr(end)})
-
-    async def health(request):
-        return web.Response(text="ok")
-
-    async def on_cleanup(app):
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    app = web.Application()
-    app.router.add_get("/work", work)
-    app.router.add_get("/health", health)
-    app.on_cleanup.append(on_cleanup)
-    return app
-
-
-def main(argv: list[str] | None = None) -> int:
-    from aiohttp import web
-
-    argv = sys.argv[1:] if argv is None else argv
-    cfg = json.loads(Path(argv[0]).read_text())
-    # select(2) sleeps to the microsecond; epoll rounds every timeout up to a whole millisecond,
-    # which would lengthen each sleep by 0.5 ms on average.  (select handles up to 1024 sockets.)
-    loop = asyncio.SelectorEventLoop(selectors.SelectSelector())
-    asyncio.set_event_loop(loop)
-    app = _make_app(cfg)
-    gc.freeze()  # keep the start-up objects out of later collections (shorter pauses)
-    web.run_app(app, host=LAB_HOST, port=int(cfg["port"]), access_log=None, print=None,
-                shutdown_timeout=1.0, backlog=1024, loop=loop)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The lab web server's process: ``python -m scaling_lab.lab._webapp CONFIG.json`` (see :mod:`.webserver`)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import selectors
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .process import LAB_HOST
+from .webserver import distribution_from_dict
+
+
+
+def _burn_cpu(seconds: float) -> float:
+    """Spin until this process has used ``seconds`` of CPU time; returns the CPU time used."""
+    t0 = time.process_time()
+    end = t0 + seconds
+    while time.process_time() < end:
+        pass
+    return time.process_time() - t0
+
+
+class _ServiceStream:
+    """Service times in order of service start, drawn in blocks from one seeded generator."""
+
+    def __init__(self, dist, seed: int, block: int = 4096):
+        self.dist, self.rng, self.block = dist, np.random.default_rng(seed), block
+        self.buf, self.i = np.empty(0), 0
+
+    def next(self) -> float:
+        if self.i >= len(self.buf):
+            self.buf, self.i = self.dist.sample(self.rng, self.block), 0
+        self.i += 1
+        return float(self.buf[self.i - 1])
+
+
+def _make_app(cfg: dict):
+    from aiohttp import web
+
+    workers = int(cfg["servers"])
+    sem = asyncio.Semaphore(workers)
+    stream = _ServiceStream(distribution_from_dict(cfg["service"]), int(cfg["seed"]))
+    pool = None
+    if cfg["mode"] == "cpu":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        list(pool.map(_burn_cpu, [0.0] * workers))  # start every worker process now, not on first use
+    now = time.monotonic
+
+    async def work(request):
+        arrival = now()
+        override = request.query.get("s")
+        async with sem:
+            start = now()
+            s = float(override) if override is not None else stream.next()
+            if pool is None:
+                await asyncio.sleep(s)
+            else:
+                await asyncio.get_running_loop().run_in_executor(pool, _burn_cpu, s)
+            end = now()
+        return web.Response(text="ok", headers={"X-Arrival": repr(arrival), "X-Service-Start": repr(start),
+                                                "X-Service-End": repr(end)})
+
+    async def health(request):
+        return web.Response(text="ok")
+
+    async def on_cleanup(app):
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    app = web.Application()
+    app.router.add_get("/work", work)
+    app.router.add_get("/health", health)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    from aiohttp import web
+
+    argv = sys.argv[1:] if argv is None else argv
+    cfg = json.loads(Path(argv[0]).read_text())
+    # select(2) sleeps to the microsecond; epoll rounds every timeout up to a whole millisecond,
+    # which would lengthen each sleep by 0.5 ms on average.  (select handles up to 1024 sockets.)
+    loop = asyncio.SelectorEventLoop(selectors.SelectSelector())
+    asyncio.set_event_loop(loop)
+    app = _make_app(cfg)
+    gc.freeze()  # keep the start-up objects out of later collections (shorter pauses)
+    web.run_app(app, host=LAB_HOST, port=int(cfg["port"]), access_log=None, print=None,
+                shutdown_timeout=1.0, backlog=1024, loop=loop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,306 @@
+"""The book's lab experiments: a registry, their runs, and a one-call rerun next to the recording.
+
+Each :class:`Experiment` has a full version (``make experiments`` records it
+under ``data/lab/<name>/``) and a quick one (seconds, for a reader's first try
+and for the smoke tests).  Registered:
+
+``single-server`` (chapter 1)
+    The lab server with ``c = 4`` workers and exponential 20 ms service under
+    open-loop Poisson load at ρ = 0.5, 0.7, 0.8, 0.9, repeated: measured mean,
+    p50, p95, p99 against M/M/c plus the measured zero-load overhead, and
+    against the same-path replay.
+``model-breaks`` (chapter 1)
+    The same server with lognormal service of SCV 4, and with bursty renewal
+    arrivals (hyperexponential gaps, SCV 4): measured against M/M/c, M/G/c
+    (Allen–Cunneen), the simulator with the same distributions, and the replay.
+``scaling-curve`` (chapter 3)
+    A CPU-bound endpoint (4 ms of CPU per request) with 1…16 worker processes,
+    saturated by a closed loop: throughput against workers, fitted with the
+    Universal Scalability Law; σ and κ with bootstrap intervals over the repeats.
+
+:func:`rerun` runs one experiment on the reader's machine and returns its
+numbers next to the recorded ones.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..approximations import MGc
+from ..queueing import MMc
+from ..scalability import fit_usl
+from ..simulation import Deterministic, Exponential, HyperExponential, LogNormal, PoissonArrivals, RenewalArrivals
+from ..simulation import simulate_queue
+from ._checks import check_in_range, check_integer
+from .loadgen import LoadResult, closed_loop, latency_summary, open_loop
+from .process import realtime_available
+from .recording import component_versions, machine_info, read_recording, write_recording
+from .replay import replay
+from .webserver import LabServer
+
+__all__ = ["Experiment", "EXPERIMENTS", "run_experiment", "rerun", "summarize_runs", "measure_point",
+           "measure_overhead", "usl_fit_with_intervals"]
+
+QUANTILES = (0.5, 0.95, 0.99)
+METRICS = ("mean", "p50", "p95", "p99")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registered experiment: ``run(quick, seed)`` returns its tables (name → DataFrame)."""
+
+    name: str
+    chapter: int
+    title: str
+    run: Callable[[bool, int], dict]
+    key_table: str
+    index: tuple
+    values: tuple
+
+
+# --------------------------------------------------------------------------- building blocks
+
+def measure_overhead(server: LabServer, *, duration_s: float = 8.0, arrival_rate: float = 10.0,
+                     seed: int = 0) -> dict:
+    """Zero-load overhead: latency minus service time at a load where nobody queues (seconds).
+
+    With ``arrival_rate`` × E[S] ≪ ``servers`` almost no request waits, so
+    :math:`T_i - S_i` is what the stack adds: the client, loopback TCP, HTTP
+    parsing, the event loop.
+    """
+    r = open_loop(server.url, PoissonArrivals(arrival_rate), duration_s, seed=seed)
+    extra = (r.latency - r.service)[r.ok]
+    return {"overhead_mean": float(np.mean(extra)), "overhead_p99": float(np.quantile(extra, 0.99)), "n": int(r.ok.sum())}
+
+
+def measure_point(server: LabServer, arrivals, duration_s: float, *, seed: int, warmup_s: float = 2.0) -> dict:
+    """One open-loop run against ``server``: measured and replayed latency summaries and the run's health.
+
+    The first ``warmup_s`` seconds are replayed (they fill the queue) but not
+    counted.  Returns mean/p50/p95/p99 of the measured latency (``meas_*``) and
+    of the same-path replay (``replay_*``), the residual mean and p99 (of its
+    absolute value), schedule lag p99, failures, and the measured service mean
+    and SCV (seconds).
+    """
+    r = open_loop(server.url, arrivals, duration_s, seed=seed)
+    rep = replay(r, server.servers)
+    keep = r.ok & np.isfinite(r.server_arrival) & np.isfinite(r.service_end)
+    counted = (r.scheduled[keep] >= r.scheduled[0] + warmup_s)
+    m = latency_summary(rep.measured[counted], QUANTILES)
+    p = latency_summary(rep.replayed[counted], QUANTILES)
+    svc = r.service[keep][counted]
+    gaps = np.diff(r.scheduled)
+    out = {"n": m["n"], "failures": r.failures, "lag_p99": r.lag_quantile(0.99),
+           "service_mean": float(svc.mean()), "service_scv": float(svc.var() / svc.mean() ** 2),
+           "arrival_scv": float(gaps.var() / gaps.mean() ** 2),
+           "residual_mean": float(rep.residual[counted].mean()),
+           "residual_p99": float(np.quantile(np.abs(rep.residual[counted]), 0.99))}
+    out.update({f"meas_{k}": m[k] for k in METRICS})
+    out.update({f"replay_{k}": p[k] for k in METRICS})
+    return out
+
+
+def _t_half(x) -> float:
+    x = np.asarray(x, dtype=float)
+    if len(x) < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+
+
+def summarize_runs(runs: pd.DataFrame, by: str | list = "rho") -> pd.DataFrame:
+    """Mean over the repeats of every ``meas_*``/``replay_*`` column, with a 95 % t half-width (``*_ci``)."""
+    cols = [c for c in runs.columns if c.startswith(("meas_", "replay_", "residual_", "lag_"))]
+    rows = []
+    for key, g in runs.groupby(by, sort=True):
+        row = dict(zip([by] if isinstance(by, str) else by, key if isinstance(key, tuple) else (key,)))
+        row["repeats"] = len(g)
+        for c in cols:
+            row[c] = float(g[c].mean())
+            row[c + "_ci"] = _t_half(g[c])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _meta(load_before, started, extra: dict) -> dict:
+    info = machine_info()
+    return {"machine": {**info, "loadavg_before": load_before, "loadavg_after": info.pop("loadavg")},
+            "versions": component_versions(), "wall_time_s": round(time.monotonic() - started, 1), **extra}
+
+
+# --------------------------------------------------------------------------- chapter 1: M/M/c
+
+SERVICE_MEAN_S = 0.020
+WORKERS = 4
+
+
+def _single_server(quick: bool, seed: int) -> dict:
+    rhos = (0.5, 0.8) if quick else (0.5, 0.7, 0.8, 0.9)
+    repeats, duration = (1, 6.0) if quick else (4, 25.0)
+    rows, model_rows = [], []
+    with LabServer(Exponential(SERVICE_MEAN_S), servers=WORKERS, seed=seed) as server:
+        oh = measure_overhead(server, duration_s=4.0 if quick else 10.0, seed=seed)
+        for rho in rhos:
+            lam = rho * WORKERS / SERVICE_MEAN_S
+            for k in range(repeats):
+                rows.append({"rho": rho, "arrival_rate": lam, "repeat": k,
+                             **measure_point(server, PoissonArrivals(lam), duration, seed=seed + 1000 * k + int(rho * 100))})
+            q = MMc(lam, 1.0 / SERVICE_MEAN_S, WORKERS)
+            model_rows.append({"rho": rho, "arrival_rate": lam,
+                               "model_mean": float(q.mean_response) + oh["overhead_mean"],
+                               **{f"model_p{round(x * 100)}": float(q.response_quantile(x)) + oh["overhead_mean"]
+                                  for x in QUANTILES}})
+    runs = pd.DataFrame(rows)
+    summary = summarize_runs(runs).merge(pd.DataFrame(model_rows), on="rho")
+    overhead = pd.DataFrame([{**oh, "service_mean_s": SERVICE_MEAN_S, "servers": WORKERS,
+                              "duration_s": duration}])
+    return {"runs": runs, "summary": summary, "overhead": overhead}
+
+
+# --------------------------------------------------------------------------- chapter 1: where the model breaks
+
+def _model_breaks(quick: bool, seed: int) -> dict:
+    rhos = (0.7,) if quick else (0.6, 0.8)
+    repeats, duration = (1, 6.0) if quick else (3, 25.0)
+    variants = {"lognormal service (SCV 4)": ("service", 4.0), "bursty arrivals (SCV 4)": ("arrivals", 4.0)}
+    rows, model_rows = [], []
+    for vname, (what, scv) in variants.items():
+        service = LogNormal(SERVICE_MEAN_S, scv) if what == "service" else Exponential(SERVICE_MEAN_S)
+        with LabServer(service, servers=WORKERS, seed=seed + 7) as server:
+            oh = measure_overhead(server, duration_s=3.0 if quick else 6.0, seed=seed)["overhead_mean"]
+            for rho in rhos:
+                lam = rho * WORKERS / SERVICE_MEAN_S
+                arrivals = (PoissonArrivals(lam) if what == "service"
+                            else RenewalArrivals(HyperExponential(1.0 / lam, scv)))
+                for k in range(repeats):
+                    rows.append({"variant": vname, "rho": rho, "arrival_rate": lam, "repeat": k,
+                                 **measure_point(server, arrivals, duration, seed=seed + 1000 * k + int(rho * 100))})
+                mmc = MMc(lam, 1.0 / SERVICE_MEAN_S, WORKERS)
+                mgc = MGc(lam, 1.0 / SERVICE_MEAN_S, WORKERS, scv=service.scv,
+                          arrival_scv=scv if what == "arrivals" else 1.0)
+                sim = simulate_queue(None, None, WORKERS, service=service, arrivals=arrivals,
+                                     n_requests=400_000, seed=seed)
+                model_rows.append({"variant": vname, "rho": rho, "overhead_mean": oh,
+                                   "mmc_mean": float(mmc.mean_response) + oh,
+                                   "mgc_mean": float(mgc.mean_response) + oh,
+                                   "sim_mean": float(sim.mean_response) + oh, "sim_mean_ci": float(sim.mean_response_ci),
+                                   "mmc_p99": float(mmc.response_quantile(0.99)) + oh,
+                                   "sim_p99": float(sim.response_quantile(0.99)) + oh})
+    runs = pd.DataFrame(rows)
+    summary = summarize_runs(runs, ["variant", "rho"]).merge(pd.DataFrame(model_rows), on=["variant", "rho"])
+    return {"runs": runs, "summary": summary}
+
+
+# --------------------------------------------------------------------------- chapter 3: scaling curve
+
+CPU_WORK_S = 0.004
+
+
+def usl_fit_with_intervals(runs: pd.DataFrame, *, n_boot: int = 300, seed: int = 0) -> pd.DataFrame:
+    """USL fit of ``throughput`` against ``workers`` and 95 % bootstrap intervals of σ, κ and the one-worker throughput.
+
+    The bootstrap resamples the repeats within each worker count (B =
+    ``n_boot``) and refits (:func:`scaling_lab.scalability.fit_usl`); the
+    interval is the 2.5–97.5 % percentile range.  Peak concurrency
+    :math:`n^* = \\sqrt{(1-\\sigma)/\\kappa}`.
+
+    References
+    ----------
+    N. J. Gunther, *Guerrilla Capacity Planning*, Springer, 2007, ch. 5;
+    B. Efron and R. Tibshirani, *An Introduction to the Bootstrap*, 1993.
+    """
+    n_boot = check_integer(n_boot, "n_boot", minimum=10)
+    fit = fit_usl(runs["workers"].to_numpy(float), runs["throughput"].to_numpy(float))
+    rng = np.random.default_rng(seed)
+    groups = [g["throughput"].to_numpy(float) for _, g in runs.groupby("workers")]
+    levels = np.array(sorted(runs["workers"].unique()), dtype=float)
+    boots = []
+    for _ in range(n_boot):
+        xs = [rng.choice(g, len(g)) for g in groups]
+        f = fit_usl(np.repeat(levels, [len(x) for x in xs]), np.concatenate(xs))
+        boots.append((f.sigma, f.kappa, f.base_throughput, min(f.peak_concurrency, 1e6)))
+    b = np.array(boots)
+    lo, hi = np.percentile(b, [2.5, 97.5], axis=0)
+    names = ("sigma", "kappa", "base_throughput", "peak_concurrency")
+    values = (fit.sigma, fit.kappa, fit.base_throughput, fit.peak_concurrency)
+    return pd.DataFrame({"parameter": names, "estimate": values, "low": lo, "high": hi,
+                         "r_squared": fit.r_squared})
+
+
+def _scaling_curve(quick: bool, seed: int) -> dict:
+    levels = (1, 2, 4, 8) if quick else (1, 2, 3, 4, 6, 8, 12, 16)
+    repeats, duration = (1, 2.0) if quick else (3, 5.0)
+    rows = []
+    for k in range(repeats):
+        for n in levels:
+            with LabServer(Deterministic(CPU_WORK_S), servers=n, mode="cpu", seed=seed, realtime=False) as server:
+                r = closed_loop(server.url, 2 * n + 2, duration, warmup_s=1.0)
+            rows.append({"workers": n, "repeat": k, "throughput": r.throughput, "completed": r.completed,
+                         "errors": r.errors, "clients": 2 * n + 2})
+    runs = pd.DataFrame(rows)
+    fit = usl_fit_with_intervals(runs, n_boot=50 if quick else 300, seed=seed)
+    curve = runs.groupby("workers")["throughput"].agg(["mean", "std", "count"]).reset_index()
+    curve["ci"] = [_t_half(g["throughput"]) for _, g in runs.groupby("workers")]
+    return {"runs": runs, "curve": curve, "usl_fit": fit,
+            "setup": pd.DataFrame([{"cpu_work_s": CPU_WORK_S, "duration_s": duration, "cores": os.cpu_count()}])}
+
+
+# --------------------------------------------------------------------------- registry and entry points
+
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
+    Experiment("single-server", 1, "Lab server, c = 4, exponential 20 ms: measured vs M/M/c and the replay",
+                _single_server, "summary", ("rho",), ("meas_mean", "replay_mean", "model_mean", "meas_p99", "model_p99")),
+    Experiment("model-breaks", 1, "Lognormal service and bursty arrivals: measured vs M/M/c, M/G/c, simulator",
+               _model_breaks, "summary", ("variant", "rho"), ("meas_mean", "replay_mean", "mgc_mean", "sim_mean")),
+    Experiment("scaling-curve", 3, "CPU-bound endpoint, 1-16 workers: throughput and the USL fit",
+               _scaling_curve, "usl_fit", ("parameter",), ("estimate", "low", "high")),
+)}
+
+
+def _check_name(name: str) -> Experiment:
+    if name not in EXPERIMENTS:
+        raise ValueError(f"name must be one of {tuple(EXPERIMENTS)}, got {name!r}")
+    return EXPERIMENTS[name]
+
+
+def run_experiment(name: str, *, quick: bool = False, seed: int = 0, record: bool = False,
+                   root=None) -> tuple[dict, dict]:
+    """Run experiment ``name``; return its tables and metadata, and write them under ``data/lab/`` if ``record``."""
+    exp = _check_name(name)
+    seed = check_integer(seed, "seed", minimum=0)
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    started = time.monotonic()
+    tables = exp.run(bool(quick), seed)
+    meta = _meta(load_before, started, {"quick": bool(quick), "seed": seed, "chapter": exp.chapter,
+                                        "title": exp.title})
+    if meta["machine"]["loadavg_before"][0] > (os.cpu_count() or 1):
+        meta["warning"] = "the machine was busy before the run (load average above its cores)"
+    if record:
+        write_recording(name, tables, meta, root)
+    return tables, meta
+
+
+def rerun(name: str, *, quick: bool = True, seed: int = 0) -> pd.DataFrame:
+    """Rerun experiment ``name`` on this machine and return its key numbers next to the recorded ones.
+
+    Needs the lab's components (HAProxy, Redis, PostgreSQL as their chapters
+    require) and, on a busy machine, root for real-time scheduling; takes
+    about half a minute with ``quick=True``, several minutes without.  The
+    columns ``*_yours`` come from this run, ``*_recorded`` from ``data/lab/``.
+    """
+    exp = _check_name(name)
+    if not realtime_available():
+        print("note: real-time scheduling is not available (not root?); on a busy machine the numbers will drift")
+    yours, _ = run_experiment(name, quick=quick, seed=seed)
+    recorded, meta = read_recording(name)
+    cols = list(exp.index) + list(exp.values)
+    out = yours[exp.key_table][cols].merge(recorded[exp.key_table][cols], on=list(exp.index), how="left",
+                                           suffixes=("_yours", "_recorded"))
+    print(f"recorded on {meta['machine']['cpu_model']} ({meta['machine']['cores']} cores), {meta['date']}")
+    return out
