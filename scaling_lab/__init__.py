@@ -45,7 +45,9 @@ from .observability import (
     GORILLA_BYTES_PER_SAMPLE, budget_exhaustion_time, burn_rate, burn_rate_threshold, error_budget,
     metric_bytes_per_day, sampled_log_bytes_per_day,
 )
-from .planner import COMPONENTS, Assumptions, Plan, entry_points, plan, sweep, zipf_cache_items
+from .planner import (
+    COMPONENTS, STEPS, Assumptions, Plan, Tier, entry_points, plan, resolve_assumptions, sweep, zipf_cache_items,
+)
 from .presentation.explorer import Explorer, Slider, is_static
 from .presentation.plotting import latency_vs_load_figure, slo_line
 from .queueing import MG1, MMc, erlang_b, erlang_c

@@ -1,10 +1,15 @@
-"""The capacity planner: daily users in, an architecture and a monthly bill out (chapter 13).
+"""The capacity planner: daily users in, an architecture and a monthly bill out (the capstone chapter).
 
-``plan`` sizes every tier for one number of daily users, ``sweep`` does it for
-many, ``entry_points`` finds where each component of the journey first becomes
-necessary; ``cli`` is ``python -m scaling_lab plan|journey``.
+:mod:`.assumptions` declares every input once; :mod:`.steps` sizes one tier per
+step; :mod:`.planning` runs them (``plan``, ``sweep``, ``entry_points``);
+:mod:`.report` writes a plan as text, JSON or CSV; :mod:`.cli` is
+``python -m scaling_lab plan|journey``.
 """
 
-from .planning import COMPONENTS, Assumptions, Plan, entry_points, plan, sweep, zipf_cache_items
+from .assumptions import Assumptions, resolve_assumptions
+from .models import zipf_cache_items
+from .planning import Plan, entry_points, plan, sweep
+from .steps import COMPONENTS, STEPS, Tier
 
-__all__ = ["Assumptions", "Plan", "plan", "sweep", "entry_points", "COMPONENTS", "zipf_cache_items"]
+__all__ = ["Assumptions", "Plan", "Tier", "STEPS", "COMPONENTS", "plan", "sweep", "entry_points",
+           "resolve_assumptions", "zipf_cache_items"]

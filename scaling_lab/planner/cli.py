@@ -3,67 +3,31 @@
 Subcommands
 -----------
 plan
-    Print the architecture and monthly cost for a number of daily users
+    The architecture and monthly cost for a number of daily users
     (:func:`scaling_lab.planner.planning.plan`).
 journey
-    Print the number of daily users at which each component of the journey
-    first becomes necessary (:func:`scaling_lab.planner.planning.entry_points`).
+    The number of daily users at which each component of the journey first
+    becomes necessary (:func:`scaling_lab.planner.planning.entry_points`).
 
-Every field of :class:`scaling_lab.planner.planning.Assumptions` is an option
-(``--read-fraction``, ``--latency-slo-s``, ``--availability-target none``...);
-numbers accept underscores (``10_000_000``).
+Every field of :class:`scaling_lab.planner.assumptions.Assumptions` is an
+option of both (``--read-fraction``, ``--latency-slo-s``,
+``--availability-target none``...), with the help text of its declaration;
+numbers accept underscores (``10_000_000``).  A subcommand is a function that
+adds its parser to the subparsers and sets ``run`` (see :data:`SUBCOMMANDS`),
+so a new one is one function.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from dataclasses import MISSING, fields
+from dataclasses import fields
+from typing import Callable
 
-from .planning import COMPONENTS, Assumptions, entry_points, plan
+from .assumptions import Assumptions, assumption_help, default_of
+from .planning import entry_points, plan
+from .steps import COMPONENTS
 
-_HELP = {
-    "requests_per_user": "requests per daily user per day",
-    "peak_to_average": "peak request rate over the daily mean (>= 1)",
-    "read_fraction": "fraction of requests that only read, in [0, 1]",
-    "web_service_time_s": "mean work of a request on a web worker, seconds",
-    "web_workers_per_server": "workers per web server",
-    "latency_slo_s": "latency SLO, seconds (at the quantile --slo-quantile)",
-    "slo_quantile": "quantile of the latency SLO, e.g. 0.99",
-    "db_query_time_s": "mean time of one database query, seconds",
-    "db_cores": "cores per database node",
-    "db_latency_slo_s": "p99 query time a database node must keep, seconds",
-    "apply_cost": "cost of replaying a write on a replica, relative to a query",
-    "max_replicas_per_shard": "replicas one primary may feed before the shard splits",
-    "stored_bytes_per_user": "database bytes per daily user",
-    "db_storage_bytes": "bytes one database primary holds",
-    "object_bytes": "bytes per cached object and per dynamic response",
-    "zipf_alpha": "Zipf exponent of object popularity",
-    "cache_hit_ratio": "hit ratio the cache is sized for, in (0, 1)",
-    "cache_node_bytes": "usable memory of one cache node, bytes",
-    "cache_node_ops_per_s": "operations per second one cache node serves",
-    "static_bytes_per_request": "static bytes (images, scripts) per request",
-    "origin_bandwidth_bps": "origin bandwidth for static content before a CDN is needed, bits/s",
-    "user_regions": "comma-separated world regions of the users (e.g. 'North America,Europe')",
-    "max_rtt_ms": "round-trip-time ceiling from any user city to its data center, ms",
-    "route_factor": "real network path length over the great circle (>= 1)",
-    "jobs_per_user": "background jobs per user per day (0: none)",
-    "job_time_s": "mean work of one background job, seconds",
-    "max_job_wait_s": "mean time a job may wait in the queue, seconds",
-    "worker_slots_per_machine": "jobs one worker machine runs at once",
-    "availability_target": "availability target in [0, 1), or 'none' for capacity only",
-    "server_mttf_h": "mean time to failure of a machine, hours",
-    "server_mttr_h": "mean time to repair a machine, hours",
-    "failover_s": "database failover time, seconds",
-    "site_availability": "availability of one data center",
-    "web_server_price": "dollars per web server per month",
-    "db_node_price": "dollars per database node per month",
-    "cache_node_price": "dollars per cache node per month",
-    "worker_price": "dollars per worker machine per month",
-    "load_balancer_price": "dollars per load balancer per month",
-    "egress_price_per_gb": "dollars per GB served from the origin",
-    "cdn_price_per_gb": "dollars per GB served by the CDN",
-}
+__all__ = ["build_parser", "main", "SUBCOMMANDS"]
 
 
 def _number(text: str) -> float:
@@ -80,7 +44,7 @@ def _integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
-def _target(text: str) -> float | None:
+def _optional_number(text: str) -> float | None:
     return None if text.strip().lower() in ("none", "off", "") else _number(text)
 
 
@@ -88,22 +52,67 @@ def _regions(text: str) -> tuple:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def _option_type(name: str) -> Callable:
+    default = default_of(name)
+    if isinstance(default, tuple):
+        return _regions
+    if name == "availability_target":
+        return _optional_number
+    if isinstance(default, int) and not isinstance(default, bool):
+        return _integer
+    return _number
+
+
+def _show(default) -> str:
+    if isinstance(default, tuple):
+        return ",".join(default)
+    return f"{default:g}" if isinstance(default, float) else str(default)
+
+
 def _add_assumptions(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("assumptions (defaults in brackets)")
     for f in fields(Assumptions):
-        default = f.default if f.default is not MISSING else None
-        if f.name == "availability_target":
-            kind = _target
-        elif f.name == "user_regions":
-            kind = _regions
-            default = ",".join(default)
-        elif isinstance(default, int) and not isinstance(default, bool):
-            kind = _integer
-        else:
-            kind = _number
-        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=argparse.SUPPRESS,
-                           metavar="X", help=f"{_HELP.get(f.name, f.name)} [{default:g}]"
-                           if isinstance(default, float) else f"{_HELP.get(f.name, f.name)} [{default}]")
+        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=_option_type(f.name),
+                           default=argparse.SUPPRESS, metavar="X",
+                           help=f"{assumption_help(f.name)} [{_show(default_of(f.name))}]")
+
+
+def _assumptions(args: argparse.Namespace) -> Assumptions:
+    return Assumptions(**{f.name: getattr(args, f.name) for f in fields(Assumptions) if hasattr(args, f.name)})
+
+
+def _run_plan(args: argparse.Namespace) -> None:
+    print(plan(args.daily_users, _assumptions(args)).report())
+
+
+def _run_journey(args: argparse.Namespace) -> None:
+    points = entry_points(_assumptions(args), max_users=args.max_users)
+    print(f"Daily users at which each component first becomes necessary (up to {args.max_users:,.0f}):")
+    for c in COMPONENTS:
+        value = points[c.key]
+        when = "not needed" if value is None else f"{value:>14,.0f}"
+        print(f"  {c.label:<40} {when:>14}   (chapter {c.chapter_number})")
+
+
+def _add_plan(sub) -> None:
+    p = sub.add_parser("plan", help="architecture and monthly cost for a number of daily users",
+                       description="Print the architecture and monthly cost for a number of daily users.")
+    p.add_argument("--daily-users", type=_number, required=True, metavar="N",
+                   help="daily active users, e.g. 10_000_000")
+    _add_assumptions(p)
+    p.set_defaults(run=_run_plan, parser=p)
+
+
+def _add_journey(sub) -> None:
+    j = sub.add_parser("journey", help="daily users at which each component first becomes necessary",
+                       description="Print the daily users at which each component first becomes necessary.")
+    j.add_argument("--max-users", type=_number, default=1e8, metavar="N", help="largest user count [1e8]")
+    _add_assumptions(j)
+    j.set_defaults(run=_run_journey, parser=j)
+
+
+#: Functions that each add one subcommand to the subparsers (``set_defaults(run=..., parser=...)``).
+SUBCOMMANDS = (_add_plan, _add_journey)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,35 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m scaling_lab",
         description="Capacity planning from daily users to an architecture and its monthly cost.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{plan,journey}")
-    p = sub.add_parser("plan", help="architecture and monthly cost for a number of daily users",
-                       description="Print the architecture and monthly cost for a number of daily users.")
-    p.add_argument("--daily-users", type=_number, required=True, metavar="N",
-                   help="daily active users, e.g. 10_000_000")
-    _add_assumptions(p)
-    j = sub.add_parser("journey", help="daily users at which each component first becomes necessary",
-                       description="Print the daily users at which each component first becomes necessary.")
-    j.add_argument("--max-users", type=_number, default=1e8, metavar="N", help="largest user count [1e8]")
-    _add_assumptions(j)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in SUBCOMMANDS:
+        add(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    given = {f.name: getattr(args, f.name) for f in fields(Assumptions) if hasattr(args, f.name)}
+    """Run the command line; returns the exit status (bad input exits 2 with the subcommand's usage)."""
+    args = build_parser().parse_args(argv)
     try:
-        assumptions = Assumptions(**given)
-        if args.command == "plan":
-            print(plan(args.daily_users, assumptions).report())
-        else:
-            points = entry_points(assumptions, max_users=args.max_users)
-            print(f"Daily users at which each component first becomes necessary (up to {args.max_users:,.0f}):")
-            for key, label, chapter in COMPONENTS:
-                value = points[key]
-                when = "not needed" if value is None else f"{value:>14,.0f}"
-                print(f"  {label:<40} {when:>14}   (chapter {chapter})")
+        args.run(args)
     except ValueError as err:
-        parser.error(str(err))
+        args.parser.error(str(err))
     return 0

@@ -23,14 +23,14 @@ def test_options_reach_the_assumptions(capsys):
     expected = plan(2e6, read_fraction=0.99, availability_target=None, user_regions=("Europe", "Asia"),
                     web_workers_per_server=16)
     assert out.strip() == expected.report()
-    assert "no target" in out and expected.data_centers >= 2
+    assert "no target" in out and expected.sites.count >= 2
 
 
 def test_journey_lists_every_component(capsys):
     assert main(["journey", "--max-users", "1e7", "--availability-target", "none"]) == 0
     out = capsys.readouterr().out
-    for _, label, chapter in COMPONENTS:
-        assert label in out and f"(chapter {chapter})" in out
+    for c in COMPONENTS:
+        assert c.label in out and f"(chapter {c.chapter_number})" in out
     assert "not needed" in out  # sharding comes after ten million users with the defaults
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaling_lab.planner import planning
+from scaling_lab.planner import models
 from scaling_lab.availability import k_of_n_unavailability
 from scaling_lab.cache import hit_ratio, zipf_popularity
 from scaling_lab.geography import load_cities, load_cloud_regions, nearest_datacenter
@@ -25,9 +25,13 @@ def _users_at_rate(rate, a=CAPACITY_ONLY):
     return daily_users_supported(rate, a.requests_per_user, a.peak_to_average)
 
 
-def _crosses(attr, users, before, after, a=CAPACITY_ONLY, eps=1e-6):
-    below = getattr(plan(users * (1 - eps), a), attr)
-    above = getattr(plan(users * (1 + eps), a), attr)
+def _value(p, column):
+    return p.counts()[column] if column in p.counts() else p.needed[column]
+
+
+def _crosses(column, users, before, after, a=CAPACITY_ONLY, eps=1e-6):
+    below = _value(plan(users * (1 - eps), a), column)
+    above = _value(plan(users * (1 + eps), a), column)
     return below == before and above == after
 
 
@@ -45,7 +49,7 @@ def test_generalized_harmonic_euler_maclaurin_against_exact_sums():
     n = np.array([999, 1000, 5000, 123_456, 2_000_000])
     for alpha in (0.5, 0.9, 1.0, 1.5):
         exact = [np.sum(np.arange(1, m + 1, dtype=float) ** -alpha) for m in n]
-        np.testing.assert_allclose(planning._generalized_harmonic(n, alpha), exact, rtol=1e-12)
+        np.testing.assert_allclose(models._generalized_harmonic(n, alpha), exact, rtol=1e-12)
 
 
 # --- monotone in load ---------------------------------------------------------------------------
@@ -56,7 +60,7 @@ def test_no_component_count_decreases_as_users_grow(kw):
     df = sweep(np.logspace(0, 8, 161), **kw)
     for col in MONOTONE:
         assert np.all(np.diff(df[col].to_numpy(dtype=float)) >= 0), col
-    for key, _, _ in COMPONENTS:
+    for key in (c.key for c in COMPONENTS):
         if key != "read_replicas":  # per-shard replicas halve at a split (see Plan.needed)
             flags = df[f"needs_{key}"].to_numpy()
             assert not np.any(flags[:-1] & ~flags[1:]), key
@@ -86,7 +90,7 @@ def test_database_separates_when_web_and_database_work_no_longer_fit_one_machine
     shared = max_arrival_rate(1 / (a.web_service_time_s + a.db_query_time_s), a.web_workers_per_server,
                               max_response_quantile=(a.slo_quantile, a.latency_slo_s))
     assert _crosses("separate_database", _users_at_rate(shared), False, True)
-    assert plan(1.0, a).database_nodes == 0
+    assert plan(1.0, a).database.count == 0
 
 
 def test_cache_enters_when_uncached_queries_exceed_one_database_node():
@@ -94,37 +98,37 @@ def test_cache_enters_when_uncached_queries_exceed_one_database_node():
     node = max_arrival_rate(1 / a.db_query_time_s, a.db_cores, max_response_quantile=(0.99, a.db_latency_slo_s))
     assert _crosses("cache_nodes", _users_at_rate(node), 0, 1)
     p = plan(2 * _users_at_rate(node), a)
-    assert p.db_read_rate_per_s == pytest.approx(p.peak_arrival_rate * a.read_fraction * (1 - a.cache_hit_ratio))
+    assert p.database.read_rate == pytest.approx(p.peak_arrival_rate * a.read_fraction * (1 - a.cache_hit_ratio))
 
 
 def test_cache_size_reaches_the_hit_ratio_it_is_sized_for():
     p = plan(3e6, CAPACITY_ONLY)
     n_objects = p.daily_users * CAPACITY_ONLY.stored_bytes_per_user / CAPACITY_ONLY.object_bytes
-    items = p.cache_bytes / CAPACITY_ONLY.object_bytes
-    share = planning._generalized_harmonic(items, 1.0) / planning._generalized_harmonic(math.floor(n_objects), 1.0)
+    items = p.cache.cache_bytes / CAPACITY_ONLY.object_bytes
+    share = models._generalized_harmonic(items, 1.0) / models._generalized_harmonic(math.floor(n_objects), 1.0)
     assert share >= CAPACITY_ONLY.cache_hit_ratio
-    assert p.cache_nodes_per_site >= p.cache_bytes / CAPACITY_ONLY.cache_node_bytes
+    assert p.cache.per_site >= p.cache.cache_bytes / CAPACITY_ONLY.cache_node_bytes
 
 
 def test_replicas_enter_at_one_nodes_capacity_and_carry_the_read_load():
     a = CAPACITY_ONLY
     u = entry_points(a)["read_replicas"]
     p = plan(u * 1.001, a)
-    node = p.db_node_capacity_per_s
-    assert p.db_read_rate_per_s + p.db_write_rate_per_s == pytest.approx(node, rel=2e-3)
-    f = p.db_read_rate_per_s / (p.db_read_rate_per_s + p.db_write_rate_per_s)
-    carried = read_scaling(f, p.replicas_per_shard, primary_capacity_per_s=node, apply_cost=a.apply_cost)
-    assert carried.max_request_rate >= p.db_read_rate_per_s + p.db_write_rate_per_s
+    node = p.database.node_max_arrival_rate
+    assert p.database.read_rate + p.database.write_rate == pytest.approx(node, rel=2e-3)
+    f = p.database.read_rate / (p.database.read_rate + p.database.write_rate)
+    carried = read_scaling(f, p.database.replicas_per_shard, primary_capacity_per_s=node, apply_cost=a.apply_cost)
+    assert carried.max_request_rate >= p.database.read_rate + p.database.write_rate
 
 
 def test_shards_split_when_a_primary_with_its_replicas_or_its_disk_is_full():
     a = CAPACITY_ONLY
     u = entry_points(a)["sharding"]
     p = plan(u * 1.001, a)
-    assert p.shards == 2 and plan(u * 0.999, a).shards == 1
-    rate = p.db_read_rate_per_s + p.db_write_rate_per_s
-    f = p.db_read_rate_per_s / rate
-    full = read_scaling(f, a.max_replicas_per_shard, primary_capacity_per_s=p.db_node_capacity_per_s,
+    assert p.database.shards == 2 and plan(u * 0.999, a).database.shards == 1
+    rate = p.database.read_rate + p.database.write_rate
+    f = p.database.read_rate / rate
+    full = read_scaling(f, a.max_replicas_per_shard, primary_capacity_per_s=p.database.node_max_arrival_rate,
                         apply_cost=a.apply_cost).max_request_rate
     on_disk = u * a.stored_bytes_per_user
     assert rate == pytest.approx(full, rel=2e-3) or on_disk == pytest.approx(a.db_storage_bytes, rel=2e-3)
@@ -143,9 +147,9 @@ def test_queue_workers_are_the_mmc_pool_for_the_mean_wait_target():
     a = Assumptions()
     p = plan(2e6, a)
     jobs = 2e6 * a.jobs_per_user / 86_400 * a.peak_to_average
-    assert p.queue_workers == servers_needed(jobs, 1 / a.job_time_s, max_mean_wait_s=a.max_job_wait_s)
-    assert p.worker_machines == math.ceil(p.queue_workers / a.worker_slots_per_machine)
-    assert plan(2e6, a, jobs_per_user=0.0).worker_machines == 0
+    assert p.workers.queue_workers == servers_needed(jobs, 1 / a.job_time_s, max_mean_wait_s=a.max_job_wait_s)
+    assert p.workers.count == math.ceil(p.workers.queue_workers / a.worker_slots_per_machine)
+    assert plan(2e6, a, jobs_per_user=0.0).workers.count == 0
 
 
 def test_web_spares_are_the_fewest_that_meet_the_tiers_budget():
@@ -154,7 +158,7 @@ def test_web_spares_are_the_fewest_that_meet_the_tiers_budget():
     needed = math.ceil(servers_needed(p.peak_arrival_rate, 1 / a.web_service_time_s,
                                       max_response_quantile=(a.slo_quantile, a.latency_slo_s))
                        / a.web_workers_per_server)
-    n = p.web_servers_per_site
+    n = p.web.per_site
     u = a.server_mttr_h / (a.server_mttf_h + a.server_mttr_h)
     assert n > needed
     assert k_of_n_unavailability(needed, n, u) <= a.unavailability_budget < k_of_n_unavailability(needed, n - 1, u)
@@ -162,22 +166,22 @@ def test_web_spares_are_the_fewest_that_meet_the_tiers_budget():
 
 
 def test_two_data_centers_when_one_site_misses_its_budget():
-    assert plan(10.0, availability_target=0.999).data_centers == 1  # 1e-4 <= 3.3e-4
+    assert plan(10.0, availability_target=0.999).sites.count == 1  # 1e-4 <= 3.3e-4
     p = plan(10.0, availability_target=0.9999)  # 1e-4 > 3.3e-5
-    assert p.data_centers == 2 and p.web_servers_per_site >= 2
+    assert p.sites.count == 2 and p.web.per_site >= 2
     # each site absorbs the whole load when the other is lost
-    assert p.web_servers_per_site >= plan(10.0, availability_target=None).web_servers
+    assert p.web.per_site >= plan(10.0, availability_target=None).web.count
 
 
 def test_geography_places_sites_within_the_rtt_ceiling():
     p = plan(1e4, user_regions=("North America", "Europe", "Asia"), max_rtt_ms=120.0)
     cities = load_cities()
     users = cities[cities["region"].isin(["North America", "Europe", "Asia"])]
-    regions = load_cloud_regions().set_index("region").loc[list(p.site_regions)]
+    regions = load_cloud_regions().set_index("region").loc[list(p.sites.regions)]
     _, rtt, _ = nearest_datacenter(users["lat"], users["lon"], regions["lat"], regions["lon"], route_factor=1.6)
-    assert rtt.max() <= 120.0 and p.max_rtt_ms == pytest.approx(rtt.max())
-    assert plan(1e4, max_rtt_ms=120.0).data_centers == 1
-    assert p.data_centers >= 3
+    assert rtt.max() <= 120.0 and p.sites.max_rtt_ms == pytest.approx(rtt.max())
+    assert plan(1e4, max_rtt_ms=120.0).sites.count == 1
+    assert p.sites.count >= 3
 
 
 def test_entry_points_follow_the_journey_and_agree_with_direct_thresholds():
@@ -196,7 +200,7 @@ def test_report_names_every_tier():
     text = plan(1e7).report()
     for word in ("web servers", "database", "cache", "CDN", "queue workers", "data centers", "monthly cost"):
         assert word in text
-    assert f"{plan(1e7).web_servers}" in text
+    assert f"{plan(1e7).web.count}" in text
 
 
 # --- bad input ----------------------------------------------------------------------------------
