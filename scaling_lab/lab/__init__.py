@@ -10,14 +10,21 @@ registers the book's experiments; :func:`rerun` reruns one on the reader's
 machine next to the recorded numbers under ``data/lab/``.
 """
 
+from .experiments import EXPERIMENTS, rerun, run_experiment
 from .haproxy import BALANCE_POLICIES, HAProxy
 from .loadgen import ClosedLoopResult, LoadResult, closed_loop, latency_summary, open_loop
 from .postgres import Postgres
 from .process import Component, realtime_available
 from .redis_server import EVICTION_POLICIES, Redis
 from .replay import Replay, replay
+from .report import (
+    model_breaks_figure, model_breaks_table, recorded, recording_note, scaling_curve_figure, scaling_curve_runs, scaling_curve_table,
+    single_server_figure, single_server_table,
+)
 from .webserver import LabServer
 
 __all__ = ["Component", "LabServer", "HAProxy", "Postgres", "Redis", "BALANCE_POLICIES", "EVICTION_POLICIES",
            "open_loop", "closed_loop", "LoadResult", "ClosedLoopResult", "latency_summary", "replay", "Replay",
-           "realtime_available"]
+           "realtime_available", "EXPERIMENTS", "run_experiment", "rerun", "recorded", "recording_note",
+           "single_server_table", "single_server_figure", "model_breaks_table", "model_breaks_figure",
+           "scaling_curve_table", "scaling_curve_runs", "scaling_curve_figure"]

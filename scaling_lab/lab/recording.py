@@ -76,6 +76,19 @@ def machine_info() -> dict:
             "loadavg": [round(x, 2) for x in os.getloadavg()], "realtime_scheduling": realtime_available()}
 
 
+def command_line() -> str:
+    """The command that is running, as typed: ``python -m scaling_lab lab run all`` for a package's ``__main__``."""
+    argv = list(sys.argv)
+    main = Path(argv[0]) if argv else Path()
+    if main.name == "__main__.py":
+        parts, pkg = [], main.resolve().parent
+        while (pkg / "__init__.py").exists():
+            parts.insert(0, pkg.name)
+            pkg = pkg.parent
+        argv = ["-m", ".".join(parts)] + argv[1:]
+    return shlex.join(["python"] + argv)
+
+
 def write_recording(name: str, tables: dict, meta: dict, root: Path | None = None) -> Path:
     """Write ``tables`` (name → DataFrame) as CSV and ``meta`` as ``meta.json`` into ``root/name``."""
     folder = Path(root or LAB_DATA) / name
@@ -83,7 +96,7 @@ def write_recording(name: str, tables: dict, meta: dict, root: Path | None = Non
     for table, df in tables.items():
         df.to_csv(folder / f"{table}.csv", index=False, float_format="%.6g")
     full = {"experiment": name, "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "command": shlex.join([Path(sys.executable).name] + sys.argv), "tables": sorted(tables), **meta}
+            "command": command_line(), "tables": sorted(tables), **meta}
     (folder / "meta.json").write_text(json.dumps(full, indent=2, default=str) + "\n")
     return folder
 
