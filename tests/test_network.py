@@ -139,3 +139,83 @@ def test_overload_is_inf_not_error_and_sweeps_broadcast():
 def test_bad_input_raises(call):
     with pytest.raises(ValueError):
         call()
+
+
+# -- held pools: blocking workers, connection pools -----------------------------------
+from scaling_lab.network import held_pool, pool_throughput  # noqa: E402
+
+
+def _simulate_blocking_workers(arrival_rate, workers, web_s, db_servers, db_s, n_requests, seed):
+    """Event-by-event: a request takes a worker (or queues FCFS for one), computes for Exp(web_s) on it,
+    then queues FCFS at a database of db_servers for Exp(db_s), and only then frees its worker."""
+    import heapq
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(1 / arrival_rate, n_requests))
+    events = [(t, 0, i) for i, t in enumerate(arrivals)]  # kind 0 arrival, 1 web done, 2 db done
+    heapq.heapify(events)
+    free_workers, free_db = workers, db_servers
+    worker_queue, db_queue, done = [], [], np.empty(n_requests)
+    while events:
+        t, kind, i = heapq.heappop(events)
+        if kind == 0:
+            if free_workers:
+                free_workers -= 1
+                heapq.heappush(events, (t + rng.exponential(web_s), 1, i))
+            else:
+                worker_queue.append(i)
+        elif kind == 1:
+            if free_db:
+                free_db -= 1
+                heapq.heappush(events, (t + rng.exponential(db_s), 2, i))
+            else:
+                db_queue.append(i)
+        else:
+            done[i] = t
+            if db_queue:
+                heapq.heappush(events, (t + rng.exponential(db_s), 2, db_queue.pop(0)))
+            else:
+                free_db += 1
+            if worker_queue:
+                heapq.heappush(events, (t + rng.exponential(web_s), 1, worker_queue.pop(0)))
+            else:
+                free_workers += 1
+    return done - arrivals
+
+
+def test_pool_throughput_matches_mva_for_single_servers():
+    # the convolution algorithm against exact MVA (a different algorithm) with zero think time
+    x = pool_throughput(6, [("a", 1, 50.0), ("b", 1, 100.0), ("c", 1, 80.0)])
+    assert x == pytest.approx(mva([0.02, 0.01, 0.0125], 0.0, 6).throughput, rel=1e-12)
+
+
+def test_held_pool_around_one_station_is_mmc_with_min_servers():
+    # a pool of P tokens in front of c servers: the number present is M/M/min(P, c)
+    for pool, servers in ((4, 4), (4, 8), (8, 4), (2, 4)):
+        got = held_pool(np.array([1.0, 1.5, 1.9]), pool, [("db", servers, 1.0)])
+        want = MMc(np.array([1.0, 1.5, 1.9]), 1.0, min(pool, servers))
+        assert got.max_throughput == pytest.approx(min(pool, servers))
+        assert got.mean_response == pytest.approx(want.mean_response, rel=1e-9)
+        if pool <= servers:
+            assert got.prob_wait == pytest.approx(want.prob_wait, rel=1e-9)
+
+
+def test_held_pool_blocking_workers_against_simulation():
+    # chapter 2's web tier with blocking workers: 8 workers, 25 ms compute, database 4 x 20 ms
+    stations = [("web", 8, 40.0), ("database", 4, 50.0)]
+    assert pool_throughput(8, stations)[-1] < min(8 / 0.045, 200.0)  # below both naive bounds
+    for rate in (100.0, 140.0):
+        model = held_pool(rate, 8, stations)
+        sim = _simulate_blocking_workers(rate, 8, 0.025, 4, 0.020, 200_000, seed=3)[20_000:]
+        mean, ci = batch_means_ci(sim, 30)
+        assert abs(model.mean_response - mean) < max(ci, 0.02 * mean)
+
+
+def test_held_pool_overload_and_bad_input():
+    res = held_pool(170.0, 8, [("web", 8, 40.0), ("database", 4, 50.0)])
+    assert not res.stable and math.isinf(res.mean_response) and res.prob_wait == 1.0
+    with pytest.raises(ValueError, match="pool_size"):
+        held_pool(1.0, 0, [("a", 1, 1.0)])
+    with pytest.raises(ValueError, match="arrival_rate"):
+        held_pool(-1.0, 2, [("a", 1, 1.0)])
+    with pytest.raises(ValueError, match="stations"):
+        pool_throughput(2, [])
