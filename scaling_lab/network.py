@@ -35,7 +35,8 @@ from .core.validation import MAX_COUNT, check_in_range, check_integer, check_non
 from .queueing import MMc
 from .core.arrays import scalar_or_array
 
-__all__ = ["Station", "OpenNetwork", "MVAResult", "mva", "pool_throughput", "HeldPool", "held_pool"]
+__all__ = ["Station", "OpenNetwork", "MVAResult", "mva", "pool_throughput", "HeldPool", "held_pool", "DataModelDemand",
+           "data_model_demands"]
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class OpenNetwork:
         if k == 0:
             raise ValueError("stations must hold at least one station, got none")
         if (visits is None) == (routing is None):
-            raise ValueError("give exactly one of visits and routing")
+            raise ValueError("give exactly one of visits and routing, got " + ("both" if visits is not None else "neither"))
         if visits is not None:
             v = np.atleast_1d(check_nonnegative(visits, "visits")).astype(float)
             if v.shape != (k,):
@@ -538,3 +539,79 @@ def _held_pool_chain(rate: float, pool: int, stations, levels: int) -> tuple[flo
     q = np.array([key[1] for key in keys], dtype=float)
     n_in = np.array([sum(key[0]) for key in keys], dtype=float)
     return float(pi @ q), float(pi @ n_in), float(pi[n_in == pool].sum())
+
+
+# -- data models: a relational join against a denormalized document ------------------
+@dataclass(frozen=True)
+class DataModelDemand:
+    """Result of :func:`data_model_demands` (seconds of database time per request).
+
+    Attributes
+    ----------
+    normalized_s : float
+        :math:`f\\,S_{join} + (1 - f)\\,S_w`: reads join the tables, writes change one row.
+    denormalized_s : float
+        :math:`f\\,S_{get} + (1 - f)\\,m\\,S_w`: reads fetch one document, writes update its ``copies``.
+    breakeven_read_fraction : float
+        :math:`f^*`, the read fraction above which the denormalized model needs less database time.
+    """
+
+    normalized_s: float
+    denormalized_s: float
+    breakeven_read_fraction: float
+
+    @property
+    def better(self) -> str:
+        """``"denormalized"`` or ``"normalized"``: the model with the smaller demand."""
+        return "denormalized" if self.denormalized_s < self.normalized_s else "normalized"
+
+
+def data_model_demands(read_fraction: float, *, join_s: float, get_s: float, write_s: float,
+                       copies: int) -> DataModelDemand:
+    """Database demand per request of a normalized (relational) and a denormalized (document) data model.
+
+    A page shows an aggregate (a user with their posts, an order with its
+    lines).  Normalized, the aggregate is spread over tables: a read joins
+    them (:math:`S_{join}` seconds of database time), a write changes one row
+    (:math:`S_w`).  Denormalized, as a key-value or document store keeps it,
+    the aggregate is one document: a read is one lookup (:math:`S_{get}`), but
+    a row embedded in :math:`m` documents costs :math:`m` writes.  With a read
+    fraction :math:`f`:
+
+    .. math:: D_{norm} = f S_{join} + (1 - f) S_w, \\qquad
+              D_{denorm} = f S_{get} + (1 - f)\\, m\\, S_w, \\qquad
+              f^* = \\frac{(m - 1) S_w}{(m - 1) S_w + S_{join} - S_{get}}.
+
+    The denormalized model wins above :math:`f^*` (never when
+    :math:`S_{join} \\le S_{get}`: then :math:`f^* = 1`).  Demands feed the
+    bottleneck law :math:`X_{max} = c/D` and :class:`OpenNetwork`.
+
+    Parameters
+    ----------
+    read_fraction : float
+        :math:`f` in [0, 1].
+    join_s, get_s, write_s : float
+        Database seconds of a join read, a document lookup and a one-row write (>= 0).
+    copies : int
+        :math:`m \\ge 1`: documents that embed one written row.
+
+    References
+    ----------
+    Kleppmann (2017), ch. 2 (relational against document models, normalization);
+    Denning and Buzen (1978) (service demands).
+    """
+    f = check_probability(read_fraction, "read_fraction", scalar=True)
+    s_join = check_nonnegative(join_s, "join_s", scalar=True)
+    s_get = check_nonnegative(get_s, "get_s", scalar=True)
+    s_w = check_nonnegative(write_s, "write_s", scalar=True)
+    m = check_integer(copies, "copies", minimum=1, maximum=MAX_COUNT, scalar=True)
+    norm = f * s_join + (1 - f) * s_w
+    denorm = f * s_get + (1 - f) * m * s_w
+    extra_writes, saved_reads = (m - 1) * s_w, s_join - s_get
+    if saved_reads <= 0:
+        f_star = 1.0
+    elif extra_writes + saved_reads == 0:
+        f_star = 0.0
+    else:
+        f_star = extra_writes / (extra_writes + saved_reads)
+    return DataModelDemand(float(norm), float(denorm), float(f_star))

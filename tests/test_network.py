@@ -122,22 +122,22 @@ def test_overload_is_inf_not_error_and_sweeps_broadcast():
     assert (np.diff(r[:2]) > 0).all()
 
 
-@pytest.mark.parametrize("call", [
-    lambda: OpenNetwork(-1.0, [("a", 1, 1.0)], visits=[1.0]),
-    lambda: OpenNetwork(1.0, [("a", 0, 1.0)], visits=[1.0]),
-    lambda: OpenNetwork(1.0, [("a", 1, 1.0)]),
-    lambda: OpenNetwork(1.0, [("a", 1, 1.0)], visits=[1.0], routing=[[0.0]]),
-    lambda: OpenNetwork(1.0, [("a", 1, 1.0)], visits=[1.0, 2.0]),
-    lambda: OpenNetwork(1.0, [("a", 1, 1.0)], visits=[-1.0]),
-    lambda: OpenNetwork(1.0, [("a", 1, 1.0), ("b", 1, 1.0)], routing=[[0, 1], [1, 0]]),
-    lambda: OpenNetwork(1.0, [("a", 1, 1.0), ("b", 1, 1.0)], routing=[[0.7, 0.7], [0, 0]]),
-    lambda: OpenNetwork(1.0, [], visits=[]),
-    lambda: mva([0.1, -0.2], 1.0, 3),
-    lambda: mva([0.1], -1.0, 3),
-    lambda: mva([0.1], 1.0, 0),
+@pytest.mark.parametrize("call, match", [
+    (lambda: OpenNetwork(-1.0, [("a", 1, 1.0)], visits=[1.0]), 'arrival_rate'),
+    (lambda: OpenNetwork(1.0, [("a", 0, 1.0)], visits=[1.0]), 'servers'),
+    (lambda: OpenNetwork(1.0, [("a", 1, 1.0)]), 'visits'),
+    (lambda: OpenNetwork(1.0, [("a", 1, 1.0)], visits=[1.0], routing=[[0.0]]), 'visits'),
+    (lambda: OpenNetwork(1.0, [("a", 1, 1.0)], visits=[1.0, 2.0]), 'visits'),
+    (lambda: OpenNetwork(1.0, [("a", 1, 1.0)], visits=[-1.0]), 'visits'),
+    (lambda: OpenNetwork(1.0, [("a", 1, 1.0), ("b", 1, 1.0)], routing=[[0, 1], [1, 0]]), 'routing'),
+    (lambda: OpenNetwork(1.0, [("a", 1, 1.0), ("b", 1, 1.0)], routing=[[0.7, 0.7], [0, 0]]), 'routing'),
+    (lambda: OpenNetwork(1.0, [], visits=[]), 'stations'),
+    (lambda: mva([0.1, -0.2], 1.0, 3), 'demands_s'),
+    (lambda: mva([0.1], -1.0, 3), 'think_time_s'),
+    (lambda: mva([0.1], 1.0, 0), 'users'),
 ])
-def test_bad_input_raises(call):
-    with pytest.raises(ValueError):
+def test_bad_input_raises(call, match):
+    with pytest.raises(ValueError, match=match):
         call()
 
 
@@ -219,3 +219,29 @@ def test_held_pool_overload_and_bad_input():
         held_pool(-1.0, 2, [("a", 1, 1.0)])
     with pytest.raises(ValueError, match="stations"):
         pool_throughput(2, [])
+
+
+# -- data models -----------------------------------------------------------------------
+from scaling_lab.network import data_model_demands  # noqa: E402
+
+
+def test_data_models_break_even_where_demands_are_equal():
+    kw = dict(join_s=0.020, get_s=0.004, write_s=0.004, copies=10)
+    f_star = data_model_demands(0.5, **kw).breakeven_read_fraction
+    assert f_star == pytest.approx(36 / 52)
+    at = data_model_demands(f_star, **kw)
+    assert at.normalized_s == pytest.approx(at.denormalized_s)
+    assert data_model_demands(f_star - 0.01, **kw).better == "normalized"
+    assert data_model_demands(f_star + 0.01, **kw).better == "denormalized"
+    # all reads: one lookup against the join; all writes: m rows against one
+    assert data_model_demands(1.0, **kw).denormalized_s == pytest.approx(0.004)
+    assert data_model_demands(0.0, **kw).denormalized_s == pytest.approx(10 * data_model_demands(0.0, **kw).normalized_s)
+
+
+def test_data_models_edge_cases_and_bad_input():
+    assert data_model_demands(0.3, join_s=0.02, get_s=0.001, write_s=0.004, copies=1).breakeven_read_fraction == 0.0
+    assert data_model_demands(0.3, join_s=0.001, get_s=0.002, write_s=0.004, copies=3).breakeven_read_fraction == 1.0
+    with pytest.raises(ValueError, match="read_fraction"):
+        data_model_demands(1.5, join_s=0.02, get_s=0.001, write_s=0.004, copies=2)
+    with pytest.raises(ValueError, match="copies"):
+        data_model_demands(0.5, join_s=0.02, get_s=0.001, write_s=0.004, copies=0)
