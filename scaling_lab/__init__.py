@@ -40,7 +40,9 @@ from .geography import (
 )
 from .healthcheck import DetectionTime, detection_time, requests_to_failed_server, simulate_failed_requests
 from .loadbalancing import mean_field_queue_length, mean_field_response_time, mean_field_tail
-from .network import MVAResult, OpenNetwork, Station, mva
+from .network import (
+    DataModelDemand, HeldPool, MVAResult, OpenNetwork, Station, data_model_demands, held_pool, mva, pool_throughput,
+)
 from .observability import (
     GORILLA_BYTES_PER_SAMPLE, budget_exhaustion_time, burn_rate, burn_rate_threshold, error_budget,
     metric_bytes_per_day, sampled_log_bytes_per_day,
