@@ -85,7 +85,8 @@ class HAProxy(Component):
 
     @property
     def stats_socket(self) -> str:
-        return str(self.dir / "stats.sock")
+        """The admin socket's path (in the component's directory once started)."""
+        return str(self.dir / "stats.sock") if self.dir is not None else "stats.sock"
 
     def config_text(self) -> str:
         """The ``haproxy.cfg`` this component runs."""

@@ -8,10 +8,20 @@ backends exit with it).  Measured on a 2-core machine: ``initdb`` ≈ 0.45 s,
 start 0.05 s, ``pg_basebackup -R -X stream -c fast`` ≈ 0.3 s, the replica
 streaming ≈ 0.1 s later.
 
+A server can be given a CPU quota (``cpu_quota=0.1``: a tenth of one core), by
+starting it inside a fresh cgroup of the ``cpu`` controller (v1
+``cpu.cfs_quota_us``/``cpu.cfs_period_us``, or v2 ``cpu.max``) that every one
+of its processes inherits; this is how a replica's single replay process is
+made the real bottleneck.  A quota applies to normal scheduling only, so such
+a server never runs under real-time priority.  :meth:`Postgres.crash` kills
+the postmaster and every backend at once with SIGKILL (a machine dying
+mid-stream); :meth:`Postgres.promote` turns a replica into a primary.
+
 References
 ----------
 PostgreSQL 15 documentation, §27.2 "Log-Shipping Standby Servers" (streaming
-replication), ``pg_basebackup``, ``initdb``, §20 server configuration.
+replication), §27.3 "Failover" (``pg_promote``), ``pg_basebackup``, ``initdb``,
+§20 server configuration; Linux kernel documentation, "CFS Bandwidth Control".
 """
 
 from __future__ import annotations
@@ -22,11 +32,13 @@ import pwd
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
-from .process import LAB_HOST, Component, realtime_prefix
+from ._checks import check_in_range
+from .process import LAB_HOST, Component, _descendants, pid_alive, realtime_prefix
 
-__all__ = ["Postgres", "postgres_bindir", "POSTGRES_USER"]
+__all__ = ["Postgres", "postgres_bindir", "POSTGRES_USER", "cgroup_cpu_available"]
 
 POSTGRES_USER = "postgres"
 
@@ -48,6 +60,27 @@ def _as_user() -> tuple[list[str], str]:
     return ["setpriv", f"--reuid={POSTGRES_USER}", f"--regid={POSTGRES_USER}", "--init-groups"], POSTGRES_USER
 
 
+_CGROUP_V1 = Path("/sys/fs/cgroup/cpu")
+_CGROUP_V2 = Path("/sys/fs/cgroup")
+
+
+def _cgroup_root() -> tuple[Path, int] | None:
+    """Where to make a cpu cgroup (and the cgroup version), or ``None`` if this process may not."""
+    if (_CGROUP_V1 / "cpu.cfs_quota_us").exists():
+        root, version = _CGROUP_V1, 1
+    elif "cpu" in ((_CGROUP_V2 / "cgroup.subtree_control").read_text().split()
+                   if (_CGROUP_V2 / "cgroup.subtree_control").exists() else []):
+        root, version = _CGROUP_V2, 2
+    else:
+        return None
+    return (root, version) if os.access(root, os.W_OK) else None
+
+
+def cgroup_cpu_available() -> bool:
+    """True if a server can be given a CPU quota here (a writable cgroup ``cpu`` controller)."""
+    return _cgroup_root() is not None
+
+
 class Postgres(Component):
     """A PostgreSQL server on a free port: a fresh primary, or a streaming replica of ``primary``.
 
@@ -59,15 +92,30 @@ class Postgres(Component):
     settings : dict
         Extra server settings, passed as ``-c name=value`` (e.g.
         ``{"synchronous_commit": "remote_apply"}``).
+    cpu_quota : float or None
+        Cores the server (all its processes together) may use once it is ready,
+        in (0, 64] (``0.1``: 1 ms of CPU in every 10 ms period), enforced by a
+        cgroup; ``None``: no limit.  Implies normal scheduling.
+    cpu_period_s : float
+        The quota's accounting period, seconds in [0.001, 1] (short periods give
+        short stalls).
     """
 
     name = "postgres"
     stop_signal = signal.SIGINT
     start_timeout_s = 30.0
 
-    def __init__(self, *, primary: "Postgres | None" = None, settings: dict | None = None, realtime: bool = True):
+    def __init__(self, *, primary: "Postgres | None" = None, settings: dict | None = None, realtime: bool = True,
+                 cpu_quota: float | None = None, cpu_period_s: float = 0.01):
         if primary is not None and (not isinstance(primary, Postgres) or primary.port is None):
             raise ValueError(f"primary must be a running Postgres, got {primary!r}")
+        self.cpu_quota = None if cpu_quota is None else check_in_range(cpu_quota, "cpu_quota", 0.0, 64.0, low_open=True)
+        self.cpu_period_s = check_in_range(cpu_period_s, "cpu_period_s", 0.001, 1.0)
+        if self.cpu_quota is not None:
+            if _cgroup_root() is None:
+                raise RuntimeError("cpu_quota needs a writable cgroup cpu controller (root)")
+            realtime = False  # a CPU quota throttles normal scheduling only
+        self.cgroup: Path | None = None
         self.primary = primary
         self.settings = dict(settings or {})
         self.bindir = postgres_bindir()
@@ -89,7 +137,34 @@ class Postgres(Component):
         if out.returncode != 0:
             raise RuntimeError(f"{argv[0]} failed: {out.stderr[-2000:]}")
 
+    def _make_cgroup(self) -> None:
+        root, version = _cgroup_root()
+        self.cgroup = root / f"scaling-lab-postgres-{os.getpid()}-{self.dir.name.rsplit('-', 1)[-1]}"
+        self.cgroup.mkdir()
+        self._cgroup_version = version
+        self._write_quota(None)  # start (initdb, recovery) at full speed; the quota applies once ready
+
+    def _write_quota(self, quota: float | None) -> None:
+        period = int(round(self.cpu_period_s * 1e6))
+        us = -1 if quota is None else max(1000, int(round(quota * period)))
+        if self._cgroup_version == 1:
+            (self.cgroup / "cpu.cfs_period_us").write_text(str(period))
+            (self.cgroup / "cpu.cfs_quota_us").write_text(str(us))
+        else:
+            (self.cgroup / "cpu.max").write_text(f"{'max' if us < 0 else us} {period}")
+
+    def _remove_cgroup(self) -> None:
+        cg, self.cgroup = self.cgroup, None
+        deadline = time.monotonic() + 5  # a cgroup can be removed once its last process has exited
+        while cg is not None and cg.exists() and time.monotonic() < deadline:
+            try:
+                cg.rmdir()
+            except OSError:
+                time.sleep(0.05)
+
     def _prepare(self) -> None:
+        if self.cpu_quota is not None and self.cgroup is None:
+            self._make_cgroup()
         if os.geteuid() == 0:
             pw = pwd.getpwnam(POSTGRES_USER)
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
@@ -109,6 +184,8 @@ class Postgres(Component):
         argv = [str(self.bindir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port)]
         for k, v in opts.items():
             argv += ["-c", f"{k}={v}"]
+        if self.cgroup is not None:  # join the cgroup, then exec: the child's PID stays the postmaster's
+            return ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self.cgroup / "cgroup.procs")] + self.user_prefix + argv
         return realtime_prefix(self.realtime) + self.user_prefix + argv
 
     def _ready(self) -> bool:
@@ -120,6 +197,46 @@ class Postgres(Component):
             return True
         except psycopg.Error:
             return False
+
+    def start(self) -> "Postgres":
+        super().start()
+        if self.cgroup is not None:
+            self._write_quota(self.cpu_quota)
+        return self
+
+    def stop(self) -> None:
+        try:
+            if self.cgroup is not None and self.cgroup.exists():
+                self._write_quota(None)  # a throttled server would take seconds to shut down
+            super().stop()
+        finally:
+            self._remove_cgroup()
+
+    def crash(self) -> None:
+        """Kill the postmaster and every one of its processes at once with SIGKILL (no shutdown, no flush)."""
+        if self.proc is None or self.proc.poll() is not None:
+            raise RuntimeError(f"{self!r} is not running")
+        family = [self.proc.pid] + _descendants(self.proc.pid)
+        for pid in family:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(5)
+        deadline = time.monotonic() + 5
+        while any(pid_alive(p) for p in family) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def promote(self, timeout_s: float = 30.0) -> None:
+        """Promote this replica to a primary (``pg_promote``) and return once it accepts writes."""
+        timeout_s = check_in_range(timeout_s, "timeout_s", 0.0, 600.0, low_open=True)
+        if self.primary is None:
+            raise RuntimeError(f"{self!r} is a primary already")
+        with self.connect() as conn:
+            ok = conn.execute("select pg_promote(true, %s)", (max(1, int(timeout_s)),)).fetchone()[0]
+        if not ok:
+            raise RuntimeError(f"{self!r} was not promoted within {timeout_s} s")
+        self.primary = None
 
     def connect(self, **kwargs):
         """A ``psycopg.Connection`` to this server (autocommit unless told otherwise)."""

@@ -33,16 +33,20 @@ def lab_missing() -> list[str]:
     return missing
 
 
-@pytest.fixture(autouse=True)
-def _lab_requirements(request):
-    if request.node.get_closest_marker("lab") is None:
-        return
+def require_lab() -> None:
+    """Skip (or, under CI=true, fail) unless everything the lab needs is here."""
     missing = lab_missing()
     if missing:
         msg = "lab test needs " + ", ".join(missing) + " (run `make lab-deps` as root)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(msg + "; under CI=true the lab must run")
         pytest.skip(msg)
+
+
+@pytest.fixture(autouse=True)
+def _lab_requirements(request):
+    if request.node.get_closest_marker("lab") is not None:
+        require_lab()
 
 
 def _lab_dirs() -> set[str]:

@@ -15,6 +15,7 @@ import os
 
 import pandas as pd
 import pytest
+from conftest import require_lab
 
 from scaling_lab.lab import LabServer, closed_loop
 from scaling_lab.lab import experiments as ex
@@ -22,17 +23,18 @@ from scaling_lab.lab.experiments import measure_overhead, measure_point, run_exp
 from scaling_lab.queueing import MMc
 from scaling_lab.simulation import Deterministic, Exponential, PoissonArrivals
 
-# measured/(M/M/c + overhead) at ρ = 0.5 over a 10 s run: RHO05_RANGE_SEEN; bound ±25 %.
+# measured/(M/M/c + overhead) at ρ = 0.5 over a 10 s run: 0.93-1.02 in 6 quiet runs, 0.89-1.03 in 6
+# runs beside six CPU hogs (the sample path alone gives about ±5 % at one sigma); bound ±25 %.
 RHO05_REL_TOL = 0.25
-# same-path residual at ρ = 0.8 over 8 s: mean RESID_MEAN_SEEN ms, |residual| p99 RESID_P99_SEEN ms.
+# same-path residual at ρ = 0.8 over 8 s: mean 0.51-0.95 ms quiet, 0.32-0.90 ms beside hogs;
+# |residual| p99 3.1-5.7 ms quiet, 1.9-5.3 ms beside hogs.  Bounds: four times the worst seen.
 RESIDUAL_MEAN_BOUND_S = 0.004
 RESIDUAL_P99_BOUND_S = 0.020
 
 
 @pytest.fixture(scope="module")
 def mm4_runs():
-    if os.geteuid() != 0:
-        pytest.skip("needs the lab (see conftest)")
+    require_lab()  # module-scoped fixtures run before the autouse check
     with LabServer(Exponential(0.020), servers=4, seed=11) as s:
         oh = measure_overhead(s, duration_s=3.0, seed=1)
         low = measure_point(s, PoissonArrivals(100.0), 10.0, seed=2, warmup_s=1.0)
@@ -81,14 +83,21 @@ def test_rerun_puts_yours_next_to_recorded(monkeypatch, capsys):
     assert (out["meas_mean_yours"] == out["meas_mean_recorded"]).all()
 
 
-def test_usl_fit_intervals_cover_a_known_curve():
-    # throughput from the USL itself with 1 % noise: the intervals must contain the truth
+def test_usl_fit_intervals_on_a_known_curve():
+    # throughput from the USL itself (σ = 0.1, κ = 0.02) with 1 % noise: the fit recovers the
+    # coefficients, each interval holds its estimate, and more noise gives wider intervals
     import numpy as np
 
     rng = np.random.default_rng(0)
-    n = np.repeat([1, 2, 3, 4, 6, 8, 12, 16], 3)
-    x = 200 * n / (1 + 0.1 * (n - 1) + 0.02 * n * (n - 1)) * rng.normal(1, 0.01, len(n))
-    fit = ex.usl_fit_with_intervals(pd.DataFrame({"workers": n, "throughput": x}), n_boot=100)
-    row = fit.set_index("parameter")
-    for name, truth in (("sigma", 0.1), ("kappa", 0.02)):
-        assert row.loc[name, "low"] <= truth <= row.loc[name, "high"]
+    n = np.repeat([1, 2, 3, 4, 6, 8, 12, 16], 5)
+    clean = 200 * n / (1 + 0.1 * (n - 1) + 0.02 * n * (n - 1))
+    widths = []
+    for noise in (0.01, 0.05):
+        x = clean * rng.normal(1, noise, len(n))
+        fit = ex.usl_fit_with_intervals(pd.DataFrame({"workers": n, "throughput": x}), n_boot=100).set_index("parameter")
+        assert (fit["low"] <= fit["estimate"]).all() and (fit["estimate"] <= fit["high"]).all()
+        widths.append(fit.loc["sigma", "high"] - fit.loc["sigma", "low"])
+        if noise == 0.01:
+            assert fit.loc["sigma", "estimate"] == pytest.approx(0.1, abs=0.02)
+            assert fit.loc["kappa", "estimate"] == pytest.approx(0.02, abs=0.003)
+    assert widths[1] > widths[0]

@@ -57,15 +57,14 @@ def test_unanswered_requests_count_as_failures_and_the_loop_stops():
 
 @pytest.mark.lab
 def test_generator_keeps_its_schedule_at_2000_per_second():
-    # TOLERANCE (see test_experiments.py for the method): schedule lag p99 over 3 s at 2,000/s
-    # against a fast server measured 0.3-0.9 ms on a quiet machine and up to LAG_MEASURED beside
-    # six CPU hogs; the bound leaves a factor of about two.
+    # Tolerance (method in test_experiments.py): schedule lag p99 over 3 s at 2,000/s against a
+    # fast server measured 0.26-1.14 ms in 6 runs on a quiet machine and 0.22-2.85 ms in 6 runs
+    # beside six CPU-bound processes; the bound is twice the worst seen.
     with LabServer(Deterministic(0.0005), servers=64) as s:
         r = open_loop(s.url, PoissonArrivals(2000.0), 3.0, seed=1)
     assert r.n == pytest.approx(6000, rel=0.05)
     assert r.failures == 0
     assert r.lag_quantile(0.99) < LAG_P99_BOUND_S
-    assert np.nanmedian(r.schedule_lag) < 0.5e-3
 
 
-LAG_P99_BOUND_S = 4e-3
+LAG_P99_BOUND_S = 6e-3
