@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .core.arrays import scalar_or_array
-from .core.validation import check_integer, check_nonnegative, check_positive
+from .core.validation import MAX_COUNT, check_integer, check_nonnegative, check_positive
 from .queueing import MMc, _LittlesLaw
 
 __all__ = ["MGc"]
@@ -54,16 +55,16 @@ class MGc(_LittlesLaw):
     Production and Operations Management 2 (1993).
     """
 
-    arrival_rate: float
-    service_rate: float
-    servers: int
-    scv: float = 1.0
-    arrival_scv: float = 1.0
+    arrival_rate: ArrayLike
+    service_rate: ArrayLike
+    servers: ArrayLike
+    scv: ArrayLike = 1.0
+    arrival_scv: ArrayLike = 1.0
 
     def __post_init__(self):
         object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate"))
         object.__setattr__(self, "service_rate", check_positive(self.service_rate, "service_rate"))
-        object.__setattr__(self, "servers", check_integer(self.servers, "servers", minimum=1))
+        object.__setattr__(self, "servers", check_integer(self.servers, "servers", minimum=1, maximum=MAX_COUNT))
         object.__setattr__(self, "scv", check_nonnegative(self.scv, "scv"))
         object.__setattr__(self, "arrival_scv", check_nonnegative(self.arrival_scv, "arrival_scv"))
 

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, stats
 
-from .core.validation import check_integer, check_nonnegative, check_positive, check_probability
+from .core.validation import (
+    MAX_COUNT,
+    MAX_ELEMENTS,
+    check_integer,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+)
 from .core.arrays import scalar_or_array
 
 __all__ = [
@@ -93,8 +100,8 @@ def k_of_n_unavailability(k, n, unavailability):
     unavailability : float or array
         :math:`u` of one replica, in [0, 1].
     """
-    k = check_integer(k, "k", minimum=1)
-    n = check_integer(n, "n", minimum=1)
+    k = check_integer(k, "k", minimum=1, maximum=MAX_COUNT)
+    n = check_integer(n, "n", minimum=1, maximum=MAX_ELEMENTS)
     if np.any(np.asarray(k) > np.asarray(n)):
         raise ValueError(f"k must be in [1, n] (k <= n = {n!r}), got {k!r}")
     u = np.asarray(check_probability(unavailability, "unavailability"), dtype=float)
@@ -175,9 +182,9 @@ _SERVING = np.array([True, False, True, False])
 
 def failover_generator(mttf_h: float, mttr_h: float, failover_s: float) -> np.ndarray:
     """Generator matrix :math:`Q` (per hour) of the primary-with-standby chain; see :func:`primary_failover`."""
-    lam = 1.0 / check_positive(mttf_h, "mttf_h")
-    mu = 1.0 / check_positive(mttr_h, "mttr_h")
-    tau_s = check_nonnegative(failover_s, "failover_s")
+    lam = 1.0 / check_positive(mttf_h, "mttf_h", scalar=True)
+    mu = 1.0 / check_positive(mttr_h, "mttr_h", scalar=True)
+    tau_s = check_nonnegative(failover_s, "failover_s", scalar=True)
     q = np.zeros((4, 4))
     up2, fo, up1, down = range(4)
     if tau_s > 0:
@@ -230,7 +237,7 @@ def primary_failover(mttf_h: float, mttr_h: float, failover_s: float) -> Failove
     """
     q = failover_generator(mttf_h, mttr_h, failover_s)
     keep = np.ones(4, dtype=bool)
-    if check_nonnegative(failover_s, "failover_s") == 0:
+    if check_nonnegative(failover_s, "failover_s", scalar=True) == 0:
         keep[1] = False
     qs = q[np.ix_(keep, keep)]
     m = qs.shape[0]

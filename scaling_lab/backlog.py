@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .core.validation import check_integer, check_nonnegative, check_positive
+from .core.validation import MAX_COUNT, check_integer, check_nonnegative, check_positive
 from .approximations import MGc
 from .queueing import MMc
 from .core.arrays import scalar_or_array
@@ -125,11 +125,11 @@ def burst_backlog(base_rate: float, burst_rate: float, burst_s: float, service_r
     ----------
     Newell (1982), ch. 2.
     """
-    l0 = check_nonnegative(base_rate, "base_rate")
-    lb = check_nonnegative(burst_rate, "burst_rate")
-    t = check_nonnegative(burst_s, "burst_s")
-    mu = check_positive(service_rate, "service_rate")
-    c = check_integer(workers, "workers", minimum=1)
+    l0 = check_nonnegative(base_rate, "base_rate", scalar=True)
+    lb = check_nonnegative(burst_rate, "burst_rate", scalar=True)
+    t = check_nonnegative(burst_s, "burst_s", scalar=True)
+    mu = check_positive(service_rate, "service_rate", scalar=True)
+    c = check_integer(workers, "workers", minimum=1, maximum=MAX_COUNT, scalar=True)
     cap = c * mu
     peak = max(lb - cap, 0.0) * t
     if peak == 0:
@@ -161,11 +161,11 @@ def workers_for_drain_time(base_rate: float, burst_rate: float, burst_s: float, 
     drain_target_s : float
         :math:`D \\ge 0`, seconds allowed to clear the backlog after the burst.
     """
-    l0 = check_nonnegative(base_rate, "base_rate")
-    lb = check_nonnegative(burst_rate, "burst_rate")
-    t = check_nonnegative(burst_s, "burst_s")
-    mu = check_positive(service_rate, "service_rate")
-    d = check_nonnegative(drain_target_s, "drain_target_s", allow_inf=True)
+    l0 = check_nonnegative(base_rate, "base_rate", scalar=True)
+    lb = check_nonnegative(burst_rate, "burst_rate", scalar=True)
+    t = check_nonnegative(burst_s, "burst_s", scalar=True)
+    mu = check_positive(service_rate, "service_rate", scalar=True)
+    d = check_nonnegative(drain_target_s, "drain_target_s", allow_inf=True, scalar=True)
     stable = math.floor(l0 / mu) + 1
     if t + d == 0 or math.isinf(d):
         need = stable if math.isinf(d) else math.ceil(lb / mu - 1e-12)
@@ -206,8 +206,8 @@ def time_average_in_system(arrivals, departures, t0: float, t1: float) -> float:
     d = np.asarray(check_nonnegative(departures, "departures"), dtype=float)
     if a.shape != d.shape or np.any(d < a):
         raise ValueError("departures must match arrivals in length and never precede them")
-    lo = check_nonnegative(t0, "t0")
-    hi = check_positive(t1, "t1")
+    lo = check_nonnegative(t0, "t0", scalar=True)
+    hi = check_positive(t1, "t1", scalar=True)
     if hi <= lo:
         raise ValueError(f"t1 must be greater than t0={lo}, got {hi}")
     overlap = np.clip(np.minimum(d, hi) - np.maximum(a, lo), 0.0, None)
@@ -252,13 +252,13 @@ def decoupling_comparison(arrival_rate: float, web_service_s: float, job_service
     ----------
     Allen (1990), §6.3; Xu (2020), ch. 1.
     """
-    lam = check_positive(arrival_rate, "arrival_rate")
-    sw = check_positive(web_service_s, "web_service_s")
-    sj = check_positive(job_service_s, "job_service_s")
-    cw = check_integer(web_workers, "web_workers", minimum=1)
-    cj = check_integer(job_workers, "job_workers", minimum=1)
-    e = check_nonnegative(enqueue_s, "enqueue_s")
-    c2 = check_nonnegative(job_scv, "job_scv")
+    lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
+    sw = check_positive(web_service_s, "web_service_s", scalar=True)
+    sj = check_positive(job_service_s, "job_service_s", scalar=True)
+    cw = check_integer(web_workers, "web_workers", minimum=1, maximum=MAX_COUNT, scalar=True)
+    cj = check_integer(job_workers, "job_workers", minimum=1, maximum=MAX_COUNT, scalar=True)
+    e = check_nonnegative(enqueue_s, "enqueue_s", scalar=True)
+    c2 = check_nonnegative(job_scv, "job_scv", scalar=True)
     inline_s = sw + sj
     inline = MGc(lam, 1.0 / inline_s, cw, scv=(sw**2 + c2 * sj**2) / inline_s**2)
     web = MMc(lam, 1.0 / (sw + e), cw)

@@ -48,6 +48,8 @@ import numpy as np
 from scipy import optimize
 
 from .core.validation import (
+    MAX_COUNT,
+    MAX_ELEMENTS,
     check_in_range,
     check_integer,
     check_nonnegative,
@@ -114,8 +116,8 @@ def zipf_popularity(n_items: int, alpha: float) -> np.ndarray:
     L. Breslau, P. Cao, L. Fan, G. Phillips and S. Shenker, *Web caching and
     Zipf-like distributions: evidence and implications*, INFOCOM 1999.
     """
-    n = check_integer(n_items, "n_items", minimum=1)
-    a = check_nonnegative(alpha, "alpha")
+    n = check_integer(n_items, "n_items", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
+    a = check_nonnegative(alpha, "alpha", scalar=True)
     w = np.exp(-a * np.log(np.arange(1, n + 1, dtype=float)))
     # Sum from the smallest term up: the tail is summed before the large head.
     return w / np.sum(w[::-1])
@@ -169,7 +171,7 @@ def irm_trace(popularity, n_requests: int, *, seed: int | None = 0) -> np.ndarra
         Item ids.
     """
     p = _check_popularity(popularity)
-    n = check_integer(n_requests, "n_requests", minimum=1)
+    n = check_integer(n_requests, "n_requests", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     rng = np.random.default_rng(seed)
     cdf = np.cumsum(p)
     cdf /= cdf[-1]
@@ -556,7 +558,7 @@ def lru_hit_ratio_curve(trace, *, warmup_fraction: float = 0.0,
     ----------
     Mattson et al. (1970).
     """
-    warm = check_in_range(warmup_fraction, "warmup_fraction", 0.0, 0.9)
+    warm = check_in_range(warmup_fraction, "warmup_fraction", 0.0, 0.9, scalar=True)
     t = _check_trace(trace)
     d = stack_distances(t, compiled=compiled)
     n_distinct = int(np.count_nonzero(np.bincount(t)))
@@ -704,7 +706,7 @@ def simulate_hit_ratio(policy: str, cache_size: int, *, trace=None, popularity=N
     """
     if policy not in CACHE_POLICIES:
         raise ValueError(f"policy must be one of {CACHE_POLICIES}, got {policy!r}")
-    warm = check_in_range(warmup_fraction, "warmup_fraction", 0.0, 0.9)
+    warm = check_in_range(warmup_fraction, "warmup_fraction", 0.0, 0.9, scalar=True)
     if (trace is None) == (popularity is None):
         raise ValueError("give exactly one of trace or popularity (with n_requests)")
     rng = np.random.default_rng(seed)
@@ -772,9 +774,9 @@ def backend_mean_latency(arrival_rate, hit_ratio, *, cache_latency_s: float,
     """
     lam = np.asarray(check_positive(arrival_rate, "arrival_rate"), dtype=float)
     h = np.asarray(check_probability(hit_ratio, "hit_ratio"), dtype=float)
-    tc = check_nonnegative(cache_latency_s, "cache_latency_s")
-    mu = check_positive(backend_service_rate, "backend_service_rate")
-    c = check_integer(backend_servers, "backend_servers", minimum=1)
+    tc = check_nonnegative(cache_latency_s, "cache_latency_s", scalar=True)
+    mu = check_positive(backend_service_rate, "backend_service_rate", scalar=True)
+    c = check_integer(backend_servers, "backend_servers", minimum=1, maximum=MAX_COUNT, scalar=True)
     lam, h = np.broadcast_arrays(lam, h)
     miss = lam * (1.0 - h)
     out = np.full(lam.shape, tc, dtype=float)
@@ -837,9 +839,9 @@ def cache_failure(arrival_rate: float, hit_ratio: float, backend_service_rate: f
     max_mean_wait_s : float, optional
         Mean-wait target for sizing; without it the least stable count.
     """
-    lam = check_positive(arrival_rate, "arrival_rate")
-    h = check_in_range(hit_ratio, "hit_ratio", 0.0, 1.0, high_open=True)
-    mu = check_positive(backend_service_rate, "backend_service_rate")
+    lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
+    h = check_in_range(hit_ratio, "hit_ratio", 0.0, 1.0, high_open=True, scalar=True)
+    mu = check_positive(backend_service_rate, "backend_service_rate", scalar=True)
     kw = {} if max_mean_wait_s is None else {"max_mean_wait_s": max_mean_wait_s}
     normal = lam * (1.0 - h)
     c_normal = servers_needed(normal, mu, **kw) if normal > 0 else 1
@@ -865,11 +867,11 @@ def _check_trace(trace) -> np.ndarray:
         if t.min() < 0:
             raise ValueError("trace must hold item ids >= 0")
         return t.astype(np.int64, copy=False)
-    return np.asarray(check_integer(t, "trace", minimum=0), dtype=np.int64)
+    return np.asarray(check_integer(t, "trace", minimum=0, maximum=MAX_ELEMENTS), dtype=np.int64)
 
 
 def _check_cache_size(cache_size, n_items: int):
-    c = check_integer(cache_size, "cache_size", minimum=1)
+    c = check_integer(cache_size, "cache_size", minimum=1, maximum=MAX_ELEMENTS)
     if np.any(np.asarray(c) > n_items):
         raise ValueError(f"cache_size must be in [1, {n_items}] (the number of items), got {cache_size!r}")
     return c

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from .core.validation import check_in_range, check_integer, check_nonnegative, check_open_probability, check_positive
+from .core.validation import (
+    MAX_COUNT,
+    check_in_range,
+    check_integer,
+    check_nonnegative,
+    check_open_probability,
+    check_positive,
+)
 from .queueing import MMc
 
 __all__ = ["servers_needed", "max_arrival_rate", "pooling_comparison", "NPlusOneHeadroom", "n_plus_one_headroom"]
@@ -57,14 +64,14 @@ def servers_needed(arrival_rate: float, service_rate: float, *,
     Square-root staffing: S. Halfin and W. Whitt, *Heavy-traffic limits for
     queues with many exponential servers*, Operations Research 29 (1981).
     """
-    lam = check_positive(arrival_rate, "arrival_rate")
-    mu = check_positive(service_rate, "service_rate")
+    lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
+    mu = check_positive(service_rate, "service_rate", scalar=True)
     checks = []
     if max_prob_wait is not None:
-        p = check_in_range(max_prob_wait, "max_prob_wait", 0.0, 1.0, low_open=True)
+        p = check_in_range(max_prob_wait, "max_prob_wait", 0.0, 1.0, low_open=True, scalar=True)
         checks.append(lambda m: m.prob_wait <= p)
     if max_mean_wait_s is not None:
-        w = check_positive(max_mean_wait_s, "max_mean_wait_s")
+        w = check_positive(max_mean_wait_s, "max_mean_wait_s", scalar=True)
         checks.append(lambda m: m.mean_wait <= w)
     if max_wait_quantile is not None:
         qw, tw = _quantile_target(max_wait_quantile, "max_wait_quantile")
@@ -129,8 +136,8 @@ def max_arrival_rate(service_rate: float, servers: int, *,
     float
         Requests per second (:math:`c\\mu` when no target is given).
     """
-    mu = check_positive(service_rate, "service_rate")
-    c = check_integer(servers, "servers", minimum=1)
+    mu = check_positive(service_rate, "service_rate", scalar=True)
+    c = check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT, scalar=True)
     # Each target is g(lambda) <= 0 for a continuous g increasing in lambda; a quantile target
     # "q-quantile <= t" is the tail condition P(X > t) <= 1 - q.
     excess = []
@@ -141,10 +148,10 @@ def max_arrival_rate(service_rate: float, servers: int, *,
         qw, tw = _quantile_target(max_wait_quantile, "max_wait_quantile")
         excess.append(lambda lam: MMc(lam, mu, c).prob_wait_exceeds(tw) - (1.0 - qw))
     if max_mean_wait_s is not None:
-        w = check_positive(max_mean_wait_s, "max_mean_wait_s")
+        w = check_positive(max_mean_wait_s, "max_mean_wait_s", scalar=True)
         excess.append(lambda lam: MMc(lam, mu, c).mean_wait - w)
     if max_prob_wait is not None:
-        p = check_in_range(max_prob_wait, "max_prob_wait", 0.0, 1.0, low_open=True)
+        p = check_in_range(max_prob_wait, "max_prob_wait", 0.0, 1.0, low_open=True, scalar=True)
         excess.append(lambda lam: MMc(lam, mu, c).prob_wait - p)
     cap = c * mu
     lo, hi = cap * 1e-9, cap * (1.0 - 1e-12)
@@ -205,9 +212,9 @@ def pooling_comparison(arrival_rate: float, service_rate: float, servers: int):
     """
     import pandas as pd
 
-    lam = check_positive(arrival_rate, "arrival_rate")
-    mu = check_positive(service_rate, "service_rate")
-    c = check_integer(servers, "servers", minimum=1)
+    lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
+    mu = check_positive(service_rate, "service_rate", scalar=True)
+    c = check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT, scalar=True)
     models = {
         "one fast server": (f"M/M/1 at {c} mu", MMc(lam, c * mu, 1)),
         "shared queue": (f"M/M/{c}", MMc(lam, mu, c)),
@@ -274,8 +281,8 @@ def n_plus_one_headroom(service_rate: float, servers: int, *,
     :math:`1/\\sqrt{c}`; L. A. Barroso et al., *The Datacenter as a Computer*,
     3rd ed., Morgan & Claypool, 2018, ch. 7 (N+1 provisioning).
     """
-    mu = check_positive(service_rate, "service_rate")
-    c = check_integer(servers, "servers", minimum=2)
+    mu = check_positive(service_rate, "service_rate", scalar=True)
+    c = check_integer(servers, "servers", minimum=2, maximum=MAX_COUNT, scalar=True)
     targets = {k: v for k, v in {"max_prob_wait": max_prob_wait, "max_mean_wait_s": max_mean_wait_s,
                                  "max_wait_quantile": max_wait_quantile,
                                  "max_response_quantile": max_response_quantile}.items() if v is not None}

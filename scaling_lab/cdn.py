@@ -56,8 +56,8 @@ def first_byte_ms(to_origin_ms, to_edge_ms, edge_to_origin_ms, hit_ratio: float,
     to_origin = np.asarray(check_nonnegative(to_origin_ms, "to_origin_ms"), dtype=float)
     to_edge = np.asarray(check_nonnegative(to_edge_ms, "to_edge_ms"), dtype=float)
     edge_to_origin = np.asarray(check_nonnegative(edge_to_origin_ms, "edge_to_origin_ms"), dtype=float)
-    h = check_probability(hit_ratio, "hit_ratio")
-    r = check_in_range(round_trips, "round_trips", 1, float("inf"), high_open=True)
+    h = check_probability(hit_ratio, "hit_ratio", scalar=True)
+    r = check_in_range(round_trips, "round_trips", 1, float("inf"), high_open=True, scalar=True)
     return r * to_origin, r * to_edge + (1.0 - h) * edge_to_origin
 
 
@@ -89,7 +89,7 @@ def edge_hit_ratios(arrival_rate: float, ttl_s: float, edge_shares, shared_popul
 
     Edges with no traffic report a hit ratio of 0.
     """
-    ttl = check_nonnegative(ttl_s, "ttl_s")
+    ttl = check_nonnegative(ttl_s, "ttl_s", scalar=True)
     rates = edge_request_rates(arrival_rate, edge_shares, shared_popularity, local_popularity, locality)
     hits = np.array([np.sum(r * ttl_hit_ratio(r, ttl)) for r in rates])
     offered = np.array([r.sum() for r in rates])
@@ -101,7 +101,7 @@ def edge_hit_ratios(arrival_rate: float, ttl_s: float, edge_shares, shared_popul
 def central_hit_ratio(arrival_rate: float, ttl_s: float, edge_shares, shared_popularity,
                       local_popularity, locality: float) -> float:
     """Hit ratio of one cache receiving all edges' traffic (shared objects merged, local ones apart)."""
-    ttl = check_nonnegative(ttl_s, "ttl_s")
+    ttl = check_nonnegative(ttl_s, "ttl_s", scalar=True)
     total, shares, shared, local, ell = _checked(arrival_rate, edge_shares, shared_popularity,
                                                  local_popularity, locality)
     rates = np.concatenate([total * (1.0 - ell) * shared] + [total * s * ell * local for s in shares])

@@ -33,9 +33,16 @@ import math
 
 import numpy as np
 
-from .core.validation import check_in_range, check_integer, check_nonnegative, check_positive, check_probability
+from .core.validation import (
+    MAX_COUNT,
+    check_in_range,
+    check_integer,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+)
 from .availability import k_of_n_unavailability
-from .geography import haversine_km, rtt_floor_ms
+from .geography import check_coordinates, haversine_km, rtt_floor_ms
 from .core.statistics import batch_means_ci
 from .core.arrays import scalar_or_array
 
@@ -49,14 +56,6 @@ __all__ = [
     "simulate_datacenter_availability",
     "replication_delay_floor_ms",
 ]
-
-
-def _points(lat, lon, what):
-    la = np.atleast_1d(np.asarray(lat, dtype=float))
-    lo = np.atleast_1d(np.asarray(lon, dtype=float))
-    if la.shape != lo.shape or la.ndim != 1:
-        raise ValueError(f"{what} latitudes and longitudes must be 1-D of equal length, got {la.shape}, {lo.shape}")
-    return la, lo
 
 
 def _weights(weights, n):
@@ -99,21 +98,22 @@ def best_sites(user_lat, user_lon, site_lat, site_lon, k: int, *, weights=None,
     O. Kariv and S. L. Hakimi, *An algorithmic approach to network location
     problems II: the p-medians*, SIAM J. Appl. Math. 37(3), 1979.
     """
-    ula, ulo = _points(user_lat, user_lon, "user")
-    sla, slo = _points(site_lat, site_lon, "site")
+    ula, ulo = check_coordinates(user_lat, user_lon, "user_lat", "user_lon")
+    sla, slo = check_coordinates(site_lat, site_lon, "site_lat", "site_lon")
     n = len(sla)
-    k = check_integer(k, "k", minimum=1)
+    k = check_integer(k, "k", minimum=1, maximum=MAX_COUNT, scalar=True)
     if k > n:
         raise ValueError(f"k must be in [1, {n}] (the number of candidate sites), got {k}")
     if math.comb(n, k) > 200_000:
-        raise ValueError(f"C({n}, {k}) = {math.comb(n, k)} subsets is too many to enumerate (max 200,000)")
+        raise ValueError(f"k = {k} of {n} sites gives C({n}, {k}) = {math.comb(n, k)} subsets, too many to "
+                         "enumerate (max 200,000)")
     w = _weights(weights, len(ula))
     rtt = np.asarray(rtt_floor_ms(haversine_km(ula[:, None], ulo[:, None], sla[None, :], slo[None, :]),
                                   route_factor))
     best, best_cost = None, np.inf
     for combo in itertools.combinations(range(n), k):
         cost = float(w @ rtt[:, combo].min(axis=1))
-        if cost < best_cost - 1e-12:
+        if best is None or cost < best_cost - 1e-12:
             best, best_cost = combo, cost
     return tuple(int(i) for i in best), best_cost
 
@@ -131,9 +131,9 @@ def failover_shares(user_lat, user_lon, dc_lat, dc_lon, *, weights=None) -> np.n
     numpy.ndarray
         Shape ``(k + 1, k)``; every row sums to 1 (for ``k = 1`` the failure row is all zero).
     """
-    ula, ulo = _points(user_lat, user_lon, "user")
-    dla, dlo = _points(dc_lat, dc_lon, "data-center")
-    k = check_integer(len(dla), "number of data centers", minimum=1)
+    ula, ulo = check_coordinates(user_lat, user_lon, "user_lat", "user_lon")
+    dla, dlo = check_coordinates(dc_lat, dc_lon, "dc_lat", "dc_lon")
+    k = check_integer(len(dla), "number of data centers", minimum=1, maximum=MAX_COUNT)
     w = _weights(weights, len(ula))
     d = np.asarray(haversine_km(ula[:, None], ulo[:, None], dla[None, :], dlo[None, :]))
     out = np.zeros((k + 1, k))
@@ -165,8 +165,8 @@ def failover_utilization_limit(datacenters, failed: int = 1, max_utilization=1.0
         :math:`u_{\\max}` in (0, 1], the utilization the survivors may reach
         (below 1 when a latency SLO must still hold).
     """
-    k = np.asarray(check_integer(datacenters, "datacenters", minimum=1))
-    f = check_integer(failed, "failed", minimum=0)
+    k = np.asarray(check_integer(datacenters, "datacenters", minimum=1, maximum=MAX_COUNT))
+    f = check_integer(failed, "failed", minimum=0, maximum=MAX_COUNT, scalar=True)
     if np.any(f >= k):
         raise ValueError(f"failed must be in [0, datacenters - 1], got failed={f} for datacenters={datacenters!r}")
     um = check_in_range(max_utilization, "max_utilization", 0.0, 1.0, low_open=True)
@@ -203,7 +203,7 @@ def max_utilization_for_failover(shares, max_utilization: float = 1.0) -> float:
     s = np.asarray(check_nonnegative(shares, "shares"), dtype=float)
     if s.ndim != 2 or s.shape[0] != s.shape[1] + 1:
         raise ValueError(f"shares must have shape (k + 1, k), got {s.shape}")
-    um = check_in_range(max_utilization, "max_utilization", 0.0, 1.0, low_open=True)
+    um = check_in_range(max_utilization, "max_utilization", 0.0, 1.0, low_open=True, scalar=True)
     k = s.shape[1]
     normal = s[0]
     worst = 1.0
@@ -231,7 +231,7 @@ def datacenters_needed(datacenters, utilization, max_utilization=1.0):
     max_utilization : float
         :math:`u_{\\max}` in (0, 1].
     """
-    k = np.asarray(check_integer(datacenters, "datacenters", minimum=1))
+    k = np.asarray(check_integer(datacenters, "datacenters", minimum=1, maximum=MAX_COUNT))
     u = np.asarray(check_probability(utilization, "utilization"), dtype=float)
     um = check_in_range(max_utilization, "max_utilization", 0.0, 1.0, low_open=True)
     m = np.maximum(1, np.ceil(k * u / um - 1e-9)).astype(np.int64)
@@ -265,6 +265,7 @@ def service_availability(datacenters: int, utilization: float, dc_unavailability
     max_utilization : float
         :math:`u_{\\max}` in (0, 1].
     """
+    check_probability(dc_unavailability, "dc_unavailability")
     m = datacenters_needed(datacenters, utilization, max_utilization)
     if m > datacenters:
         return 1.0 if np.ndim(dc_unavailability) == 0 else np.ones_like(np.asarray(dc_unavailability, float))
@@ -286,14 +287,14 @@ def simulate_datacenter_availability(datacenters: int, needed: int, mttf_h: floa
     -------
     (unavailability, half_width)
     """
-    k = check_integer(datacenters, "datacenters", minimum=1)
-    m = check_integer(needed, "needed", minimum=1)
+    k = check_integer(datacenters, "datacenters", minimum=1, maximum=MAX_COUNT, scalar=True)
+    m = check_integer(needed, "needed", minimum=1, maximum=MAX_COUNT, scalar=True)
     if m > k:
         raise ValueError(f"needed must be in [1, datacenters={k}], got {m}")
-    f = check_positive(mttf_h, "mttf_h")
-    r = check_positive(mttr_h, "mttr_h")
-    horizon = check_positive(horizon_h, "horizon_h")
-    nb = check_integer(n_batches, "n_batches", minimum=2)
+    f = check_positive(mttf_h, "mttf_h", scalar=True)
+    r = check_positive(mttr_h, "mttr_h", scalar=True)
+    horizon = check_positive(horizon_h, "horizon_h", scalar=True)
+    nb = check_integer(n_batches, "n_batches", minimum=2, maximum=MAX_COUNT, scalar=True)
     rng = np.random.default_rng(seed)
     n_cycles = int(1.2 * horizon / (f + r)) + 50
     times, steps = [], []

@@ -31,7 +31,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from .core.validation import check_in_range, check_integer, check_nonnegative
+from .core.validation import check_in_range, check_nonnegative
 from .core.arrays import scalar_or_array
 
 __all__ = [
@@ -72,6 +72,18 @@ def haversine_km(lat1, lon1, lat2, lon2):
     return scalar_or_array(d)
 
 
+def check_coordinates(lat, lon, lat_name: str, lon_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """1-D float arrays of latitudes in [-90, 90] and longitudes in [-180, 180] degrees, of equal length.
+
+    A scalar pair is one point.  Errors name the caller's parameters.
+    """
+    la = np.atleast_1d(check_in_range(lat, lat_name, -90.0, 90.0)).astype(float)
+    lo = np.atleast_1d(check_in_range(lon, lon_name, -180.0, 180.0)).astype(float)
+    if la.ndim != 1 or lo.ndim != 1 or la.shape != lo.shape:
+        raise ValueError(f"{lat_name} and {lon_name} must be 1-D of equal length, got shapes {la.shape} and {lo.shape}")
+    return la, lo
+
+
 def rtt_floor_ms(distance_km, route_factor: float = 1.0, *, speed_km_per_ms: float = FIBRE_SPEED_KM_PER_MS):
     """Round-trip time floor in ms over ``distance_km`` of fibre.
 
@@ -88,8 +100,8 @@ def rtt_floor_ms(distance_km, route_factor: float = 1.0, *, speed_km_per_ms: flo
         Signal speed, default light in fibre (~204 km/ms).
     """
     d = np.asarray(check_nonnegative(distance_km, "distance_km"), dtype=float)
-    r = check_in_range(route_factor, "route_factor", 1.0, np.inf, high_open=True)
-    v = check_in_range(speed_km_per_ms, "speed_km_per_ms", 0.0, 299.792458, low_open=True)
+    r = check_in_range(route_factor, "route_factor", 1.0, np.inf, high_open=True, scalar=True)
+    v = check_in_range(speed_km_per_ms, "speed_km_per_ms", 0.0, 299.792458, low_open=True, scalar=True)
     out = 2.0 * r * d / v
     return scalar_or_array(out)
 
@@ -163,13 +175,8 @@ def nearest_datacenter(user_lat, user_lon, dc_lat, dc_lon, *, route_factor: floa
         Index of the nearest data center per user, its RTT in ms, and the
         (weighted) mean RTT.
     """
-    ula = np.atleast_1d(np.asarray(user_lat, dtype=float))
-    ulo = np.atleast_1d(np.asarray(user_lon, dtype=float))
-    dla = np.atleast_1d(np.asarray(dc_lat, dtype=float))
-    dlo = np.atleast_1d(np.asarray(dc_lon, dtype=float))
-    if ula.shape != ulo.shape or dla.shape != dlo.shape:
-        raise ValueError("latitude and longitude arrays must have the same shape")
-    check_integer(len(dla), "number of data centers", minimum=1)
+    ula, ulo = check_coordinates(user_lat, user_lon, "user_lat", "user_lon")
+    dla, dlo = check_coordinates(dc_lat, dc_lon, "dc_lat", "dc_lon")
     d = np.asarray(haversine_km(ula[:, None], ulo[:, None], dla[None, :], dlo[None, :]))
     idx = d.argmin(axis=1)
     rtt = np.asarray(rtt_floor_ms(d[np.arange(len(ula)), idx], route_factor))

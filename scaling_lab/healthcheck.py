@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core.validation import check_integer, check_nonnegative, check_positive
+from .core.validation import MAX_COUNT, MAX_ELEMENTS, check_integer, check_nonnegative, check_positive
 from .core.arrays import scalar_or_array
 
 __all__ = ["DetectionTime", "detection_time", "requests_to_failed_server", "simulate_failed_requests"]
@@ -48,7 +48,7 @@ class DetectionTime:
 
 def _check(interval_s, unhealthy_threshold, timeout_s):
     interval = check_positive(interval_s, "interval_s")
-    k = check_integer(unhealthy_threshold, "unhealthy_threshold", minimum=1)
+    k = check_integer(unhealthy_threshold, "unhealthy_threshold", minimum=1, maximum=MAX_COUNT)
     timeout = check_nonnegative(timeout_s, "timeout_s")
     if timeout > interval:
         raise ValueError(f"timeout_s must be in [0, interval_s={interval}], got {timeout}")
@@ -107,7 +107,7 @@ def requests_to_failed_server(arrival_rate, servers: int, interval_s: float, unh
         Expected failed requests per server failure.
     """
     lam = np.asarray(check_nonnegative(arrival_rate, "arrival_rate"), dtype=float)
-    n = check_integer(servers, "servers", minimum=1)
+    n = check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT, scalar=True)
     out = lam / n * detection_time(interval_s, unhealthy_threshold, timeout_s).mean
     return scalar_or_array(out)
 
@@ -144,10 +144,10 @@ def simulate_failed_requests(arrival_rate: float, servers: int, interval_s: floa
     numpy.ndarray of int
         Failed requests in each trial.
     """
-    lam = check_positive(arrival_rate, "arrival_rate")
-    n = check_integer(servers, "servers", minimum=1)
+    lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
+    n = check_integer(servers, "servers", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     interval, k, timeout = _check(interval_s, unhealthy_threshold, timeout_s)
-    trials = check_integer(n_trials, "n_trials", minimum=2)
+    trials = check_integer(n_trials, "n_trials", minimum=2, maximum=MAX_ELEMENTS, scalar=True)
     if policy not in ("round_robin", "random"):
         raise ValueError(f"policy must be 'round_robin' or 'random', got {policy!r}")
     rng = np.random.default_rng(seed)

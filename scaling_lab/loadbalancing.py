@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core.validation import check_integer, check_nonnegative
+from .core.validation import MAX_COUNT, check_integer, check_nonnegative
 from .core.arrays import scalar_or_array
 
 __all__ = ["mean_field_tail", "mean_field_queue_length", "mean_field_response_time"]
@@ -61,8 +61,8 @@ def mean_field_tail(load, choices: int, i):
     Mitzenmacher (2001), Theorem 3.
     """
     lam = np.asarray(check_nonnegative(load, "load"), dtype=float)
-    d = check_integer(choices, "choices", minimum=1)
-    i = np.asarray(check_integer(i, "i", minimum=0), dtype=float)
+    d = check_integer(choices, "choices", minimum=1, maximum=MAX_COUNT, scalar=True)
+    i = np.asarray(check_integer(i, "i", minimum=0, maximum=MAX_COUNT), dtype=float)
     if np.any(lam >= 1):
         raise ValueError(f"load must be in [0, 1) for a stationary tail, got {load!r}")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -114,7 +114,7 @@ def mean_field_response_time(load, choices: int):
     Mitzenmacher (2001), §3; Vvedenskaya, Dobrushin and Karpelevich (1996).
     """
     lam = np.asarray(check_nonnegative(load, "load"), dtype=float)
-    d = check_integer(choices, "choices", minimum=1)
+    d = check_integer(choices, "choices", minimum=1, maximum=MAX_COUNT, scalar=True)
     flat = lam.ravel()
     out = np.full(flat.shape, np.inf)
     ok = flat < 1

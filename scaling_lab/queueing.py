@@ -27,9 +27,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
 
 from .core.validation import (
+    MAX_COUNT,
     check_integer,
     check_nonnegative,
     check_open_probability,
@@ -68,6 +70,15 @@ def _poisson_log_pmf(k: np.ndarray, mean: np.ndarray) -> np.ndarray:
     # For mean < 1 the direct form has no cancellation (and Loader's d would overflow).
     direct = special.xlogy(k, mean) - mean - special.gammaln(k + 1.0)
     return np.where(big, loader, direct)
+
+
+def _broadcast(x, x_name: str, y, y_name: str, *arrays):
+    """``np.broadcast_arrays(*arrays)``, with a ValueError naming both parameters if their shapes clash."""
+    try:
+        return np.broadcast_arrays(*arrays)
+    except ValueError:
+        raise ValueError(f"{x_name} and {y_name} must have broadcastable shapes, got "
+                         f"{np.shape(x)} and {np.shape(y)}") from None
 
 
 def _erlang_b_cf(c: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -117,20 +128,25 @@ def erlang_b(servers, offered_load):
     servers : int or array of int
         Number of servers :math:`c \\ge 1`.
     offered_load : float or array
-        Offered load :math:`a = \\lambda/\\mu` in erlangs, :math:`a \\ge 0`.
+        Offered load :math:`a = \\lambda/\\mu` in erlangs, :math:`a \\ge 0`;
+        ``inf`` gives the limit :math:`B = 1`.
 
     References
     ----------
     A. K. Erlang (1917); the recursion :math:`B(k) = aB(k-1)/(k + aB(k-1))` is
     used in the tests as an independent check.
     """
-    c = np.asarray(check_integer(servers, "servers", minimum=1), dtype=float)
-    a = np.asarray(check_nonnegative(offered_load, "offered_load"), dtype=float)
-    c, a = np.broadcast_arrays(c, a)
+    c = np.asarray(check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT), dtype=float)
+    a = np.asarray(check_nonnegative(offered_load, "offered_load", allow_inf=True), dtype=float)
+    c, a = _broadcast(servers, "servers", offered_load, "offered_load", c, a)
     out = np.zeros(c.shape, dtype=float)
+    # Far beyond the servers, B = 1 - c/a + O((c/a)^2): exact to rounding, and B = 1 at a = inf.
+    huge = a > 1e8 * (c + 1.0)
+    with np.errstate(divide="ignore"):
+        out[huge] = 1.0 - c[huge] / a[huge]
     # Deep overload: the Poisson cdf underflows, use the continued fraction.
-    far = a > c + 2.0 + 8.0 * np.sqrt(c + 1.0)
-    near = ~far & (a > 0)
+    far = ~huge & (a > c + 2.0 + 8.0 * np.sqrt(c + 1.0))
+    near = ~far & ~huge & (a > 0)
     if near.any():
         cn, an = c[near], a[near]
         log_pmf = _poisson_log_pmf(cn, an)
@@ -186,7 +202,10 @@ def _response_tail(t, mu, theta, c_wait):
     """
     with np.errstate(over="ignore", invalid="ignore"):
         slow = np.minimum(np.maximum(theta, 0.0), mu)
-        p = np.exp(-mu * t) + c_wait * mu * t * np.exp(-slow * t) * _h(np.abs(theta - mu) * t)
+        # mu t e^{-slow t} in log space: mu t alone overflows for t near the top of the float range.
+        with np.errstate(divide="ignore"):
+            decay = np.exp(np.log(mu) + np.log(t) - slow * t)
+        p = np.exp(-mu * t) + c_wait * decay * _h(np.abs(theta - mu) * t)
         p = np.where(theta > 0, p, 1.0)
     return np.clip(p, 0.0, 1.0)
 
@@ -249,14 +268,14 @@ class MMc(_LittlesLaw):
     *Fundamentals of Queueing Theory*, 4th ed., Wiley, 2008, §2.3.
     """
 
-    arrival_rate: float
-    service_rate: float
-    servers: int
+    arrival_rate: ArrayLike
+    service_rate: ArrayLike
+    servers: ArrayLike
 
     def __post_init__(self):
         object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate"))
         object.__setattr__(self, "service_rate", check_positive(self.service_rate, "service_rate"))
-        object.__setattr__(self, "servers", check_integer(self.servers, "servers", minimum=1))
+        object.__setattr__(self, "servers", check_integer(self.servers, "servers", minimum=1, maximum=MAX_COUNT))
 
     # -- basic quantities -------------------------------------------------
     @property
@@ -278,8 +297,9 @@ class MMc(_LittlesLaw):
     @property
     def _theta(self) -> np.ndarray:
         """Decay rate of the waiting-time tail, :math:`c\\mu - \\lambda` (<= 0 when unstable)."""
-        return (np.asarray(self.servers) * np.asarray(self.service_rate)
-                - np.asarray(self.arrival_rate))
+        with np.errstate(over="ignore"):  # c mu beyond the float range is an infinitely fast queue
+            return (np.asarray(self.servers) * np.asarray(self.service_rate)
+                    - np.asarray(self.arrival_rate))
 
     @property
     def prob_wait(self):
@@ -379,9 +399,9 @@ class MG1(_LittlesLaw):
     Kleinrock (1975), §5.6, eq. 5.72; Harchol-Balter (2013), ch. 23.
     """
 
-    arrival_rate: float
-    service_rate: float
-    scv: float = 1.0
+    arrival_rate: ArrayLike
+    service_rate: ArrayLike
+    scv: ArrayLike = 1.0
 
     def __post_init__(self):
         object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate"))
@@ -410,6 +430,6 @@ class MG1(_LittlesLaw):
         rho = np.asarray(self.utilization, dtype=float)
         es = 1.0 / np.asarray(self.service_rate, dtype=float)
         ok = rho < 1.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = np.where(ok, rho / np.where(ok, 1.0 - rho, 1.0) * (1.0 + np.asarray(self.scv)) / 2.0 * es, np.inf)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            w = np.where(ok, rho / np.where(ok, 1.0 - rho, 1.0) * ((1.0 + np.asarray(self.scv)) / 2.0 * es), np.inf)
         return scalar_or_array(w)

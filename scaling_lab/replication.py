@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .core.validation import (
+    MAX_COUNT,
     check_integer,
     check_nonnegative,
     check_open_probability,
@@ -97,11 +98,11 @@ def read_scaling(read_fraction: float, replicas: int, *, primary_capacity_per_s:
     ----------
     Kleppmann (2017), ch. 5.
     """
-    f = check_probability(read_fraction, "read_fraction")
-    r = check_integer(replicas, "replicas", minimum=0)
-    cp = check_positive(primary_capacity_per_s, "primary_capacity_per_s")
-    cr = cp if replica_capacity_per_s is None else check_positive(replica_capacity_per_s, "replica_capacity_per_s")
-    a = check_nonnegative(apply_cost, "apply_cost")
+    f = check_probability(read_fraction, "read_fraction", scalar=True)
+    r = check_integer(replicas, "replicas", minimum=0, maximum=MAX_COUNT, scalar=True)
+    cp = check_positive(primary_capacity_per_s, "primary_capacity_per_s", scalar=True)
+    cr = cp if replica_capacity_per_s is None else check_positive(replica_capacity_per_s, "replica_capacity_per_s", scalar=True)
+    a = check_nonnegative(apply_cost, "apply_cost", scalar=True)
     if r == 0:
         return ReadScaling(cp, "primary", cp, np.inf)
     k = r + 1 if reads_on_primary else r
@@ -148,9 +149,9 @@ class ReplicationLag:
     network_delay_s: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "write_rate", check_positive(self.write_rate, "write_rate"))
-        object.__setattr__(self, "apply_rate", check_positive(self.apply_rate, "apply_rate"))
-        object.__setattr__(self, "network_delay_s", check_nonnegative(self.network_delay_s, "network_delay_s"))
+        object.__setattr__(self, "write_rate", check_positive(self.write_rate, "write_rate", scalar=True))
+        object.__setattr__(self, "apply_rate", check_positive(self.apply_rate, "apply_rate", scalar=True))
+        object.__setattr__(self, "network_delay_s", check_nonnegative(self.network_delay_s, "network_delay_s", scalar=True))
 
     @property
     def queue(self) -> MMc:
@@ -232,7 +233,7 @@ class ReplicationLag:
 
     def prob_writes_lost_exceeds(self, k):
         """:math:`P(\\text{backlog} > k) = \\rho^{k+1}` (network delay 0), the M/M/1 queue-length tail."""
-        k = np.asarray(check_integer(k, "k", minimum=0), dtype=float)
+        k = np.asarray(check_integer(k, "k", minimum=0, maximum=MAX_COUNT), dtype=float)
         rho = self.write_rate / self.apply_rate
         out = np.where(rho >= 1, 1.0, np.power(min(rho, 1.0), k + 1))
         return scalar_or_array(out)

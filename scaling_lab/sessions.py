@@ -33,6 +33,8 @@ import numpy as np
 from scipy import special
 
 from .core.validation import (
+    MAX_COUNT,
+    MAX_ELEMENTS,
     check_integer,
     check_nonnegative,
     check_open_probability,
@@ -75,7 +77,7 @@ def expected_max_standard_normal(n):
     ----------
     David and Nagaraja (2003), §4.2 and table of normal order statistics.
     """
-    n = np.asarray(check_integer(n, "n", minimum=1), dtype=float)
+    n = np.asarray(check_integer(n, "n", minimum=1, maximum=MAX_ELEMENTS), dtype=float)
     # density of the maximum, n phi(x) Phi(x)^(n-1), formed in logs
     log_density = (np.log(n)[..., None] - 0.5 * _GRID**2 - 0.5 * np.log(2 * np.pi)
                    + (n[..., None] - 1.0) * special.log_ndtr(_GRID))
@@ -116,7 +118,7 @@ def sticky_peak_load_factor(users_per_server, servers, activity_scv=1.0):
     David and Nagaraja (2003), §4.2.
     """
     u = np.asarray(check_positive(users_per_server, "users_per_server"), dtype=float)
-    n = check_integer(servers, "servers", minimum=1)
+    n = check_integer(servers, "servers", minimum=1, maximum=MAX_ELEMENTS)
     c2 = np.asarray(check_nonnegative(activity_scv, "activity_scv"), dtype=float)
     return scalar_or_array(1.0 + np.asarray(expected_max_standard_normal(n)) * np.sqrt((1.0 + c2) / u))
 
@@ -135,10 +137,10 @@ def simulate_sticky_loads(users: int, servers: int, activity_scv: float = 1.0, *
     numpy.ndarray
         One ratio per trial (>= 1).
     """
-    u = check_integer(users, "users", minimum=1)
-    n = check_integer(servers, "servers", minimum=1)
-    c2 = check_nonnegative(activity_scv, "activity_scv")
-    trials = check_integer(n_trials, "n_trials", minimum=1)
+    u = check_integer(users, "users", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
+    n = check_integer(servers, "servers", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
+    c2 = check_nonnegative(activity_scv, "activity_scv", scalar=True)
+    trials = check_integer(n_trials, "n_trials", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     rng = np.random.default_rng(seed)
     sigma2 = np.log1p(c2)
     out = np.empty(trials)
@@ -172,8 +174,8 @@ def users_losing_sessions(active_users, servers, failed: int = 1):
         :math:`0 \\le f \\le N` servers that stop.
     """
     u = np.asarray(check_nonnegative(active_users, "active_users"), dtype=float)
-    n = check_integer(servers, "servers", minimum=1)
-    f = check_integer(failed, "failed", minimum=0)
+    n = check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT)
+    f = check_integer(failed, "failed", minimum=0, maximum=MAX_COUNT, scalar=True)
     if f > n:
         raise ValueError(f"failed must be in [0, servers={n}], got {f}")
     return scalar_or_array(u * f / n)
@@ -224,7 +226,7 @@ def new_server_load_share(t_s, servers_before, mean_session_s, *, sticky: bool =
         Whether sessions are pinned (True) or the tier is stateless (False).
     """
     t = np.asarray(check_nonnegative(t_s, "t_s"), dtype=float)
-    n = check_integer(servers_before, "servers_before", minimum=1)
+    n = check_integer(servers_before, "servers_before", minimum=1, maximum=MAX_COUNT)
     d = check_positive(mean_session_s, "mean_session_s")
     fair = 1.0 / (n + 1)
     return scalar_or_array(fair * -np.expm1(-t / d) if sticky else np.full_like(t, fair))
@@ -238,7 +240,7 @@ def time_to_rebalance(mean_session_s, fraction: float = 0.9):
     sessions remain).  Zero for a stateless tier.
     """
     d = np.asarray(check_positive(mean_session_s, "mean_session_s"), dtype=float)
-    p = np.asarray(check_probability(fraction, "fraction"), dtype=float)
+    p = np.asarray(check_probability(fraction, "fraction", scalar=True), dtype=float)
     if np.any(p >= 1):
         raise ValueError(f"fraction must be in [0, 1), got {fraction!r}")
     return scalar_or_array(-d * np.log1p(-p))
@@ -286,11 +288,11 @@ class SessionStore:
     rtt_s: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate"))
-        object.__setattr__(self, "service_time_s", check_positive(self.service_time_s, "service_time_s"))
-        object.__setattr__(self, "nodes", check_integer(self.nodes, "nodes", minimum=1))
-        object.__setattr__(self, "ops_per_request", check_positive(self.ops_per_request, "ops_per_request"))
-        object.__setattr__(self, "rtt_s", check_nonnegative(self.rtt_s, "rtt_s"))
+        object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate", scalar=True))
+        object.__setattr__(self, "service_time_s", check_positive(self.service_time_s, "service_time_s", scalar=True))
+        object.__setattr__(self, "nodes", check_integer(self.nodes, "nodes", minimum=1, maximum=MAX_COUNT, scalar=True))
+        object.__setattr__(self, "ops_per_request", check_positive(self.ops_per_request, "ops_per_request", scalar=True))
+        object.__setattr__(self, "rtt_s", check_nonnegative(self.rtt_s, "rtt_s", scalar=True))
 
     @property
     def op_rate(self) -> float:

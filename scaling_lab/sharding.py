@@ -33,7 +33,7 @@ from math import gcd
 import numpy as np
 from scipy import stats
 
-from .core.validation import check_integer, check_nonnegative
+from .core.validation import MAX_COUNT, MAX_ELEMENTS, MAX_INT, check_integer, check_nonnegative
 
 __all__ = [
     "SCHEMES",
@@ -53,12 +53,23 @@ __all__ = [
 
 SCHEMES = ("modulo", "consistent", "rendezvous", "jump")
 _EXACT_LIMIT = 3000
+RENDEZVOUS_MAX_SHARDS = 10**4
+
+
+def _check_keys(keys, name: str) -> np.ndarray:
+    """``keys`` as a uint64 array: integers (any integer dtype, taken modulo 2^64) or integer-valued floats."""
+    k = np.asarray(keys) if not isinstance(keys, (str, bytes, bool)) else np.asarray(None)
+    if k.dtype.kind in "iu":
+        if k.size == 0:
+            raise ValueError(f"{name} must hold at least one key, got an empty array")
+        return k.astype(np.uint64)
+    return np.asarray(check_integer(keys, name, minimum=0, maximum=MAX_INT), dtype=np.uint64)
 
 
 def hash64(keys, seed: int = 0) -> np.ndarray:
     """SplitMix64 hash of integer keys (uint64), salted by ``seed``."""
-    s = check_integer(seed, "seed", minimum=0)
-    x = np.asarray(keys).astype(np.uint64, copy=True).ravel()
+    s = check_integer(seed, "seed", minimum=0, scalar=True)
+    x = _check_keys(keys, "keys").copy().ravel()
     x += np.uint64((0x9E3779B97F4A7C15 * (s + 1)) & 0xFFFFFFFFFFFFFFFF)
     x ^= x >> np.uint64(30)
     x *= np.uint64(0xBF58476D1CE4E5B9)
@@ -129,8 +140,8 @@ def expected_max_load(n_keys: int, shards: int, *, method: str = "auto") -> floa
     *Negative association of random variables with applications*, Annals of
     Statistics 11(1), 1983.
     """
-    n = check_integer(n_keys, "n_keys", minimum=1)
-    k = check_integer(shards, "shards", minimum=1)
+    n = check_integer(n_keys, "n_keys", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
+    k = check_integer(shards, "shards", minimum=1, maximum=MAX_COUNT, scalar=True)
     if method not in ("auto", "exact", "approx"):
         raise ValueError(f"method must be 'auto', 'exact' or 'approx', got {method!r}")
     if k == 1:
@@ -157,8 +168,8 @@ def expected_max_load(n_keys: int, shards: int, *, method: str = "auto") -> floa
 
 def expected_skew(n_keys: int, shards: int, *, method: str = "auto") -> float:
     """Max/mean ratio of shard sizes, :math:`E[\\max_j X_j] / (n/k)`."""
-    n = check_integer(n_keys, "n_keys", minimum=1)
-    k = check_integer(shards, "shards", minimum=1)
+    n = check_integer(n_keys, "n_keys", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
+    k = check_integer(shards, "shards", minimum=1, maximum=MAX_COUNT, scalar=True)
     return expected_max_load(n, k, method=method) * k / n
 
 
@@ -184,7 +195,7 @@ def hot_shard_share(popularity, shards: int) -> float:
     p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
     if p.sum() <= 0:
         raise ValueError("popularity must contain a positive value")
-    k = check_integer(shards, "shards", minimum=1)
+    k = check_integer(shards, "shards", minimum=1, maximum=MAX_COUNT, scalar=True)
     p1 = p.max() / p.sum()
     return float(p1 + (1.0 - p1) / k)
 
@@ -200,8 +211,8 @@ def simulate_shard_shares(popularity, shards: int, *, n_trials: int = 100,
     if p.sum() <= 0:
         raise ValueError("popularity must contain a positive value")
     p = p / p.sum()
-    k = check_integer(shards, "shards", minimum=1)
-    t = check_integer(n_trials, "n_trials", minimum=1)
+    k = check_integer(shards, "shards", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
+    t = check_integer(n_trials, "n_trials", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     rng = np.random.default_rng(seed)
     out = np.empty((t, k))
     for i in range(t):
@@ -236,11 +247,12 @@ class ConsistentHashRing:
     """
 
     def __init__(self, shards: int, vnodes: int = 100, seed: int = 0):
-        self.shards = check_integer(shards, "shards", minimum=1)
-        self.vnodes = check_integer(vnodes, "vnodes", minimum=1)
-        if self.vnodes >= 2**20:
-            raise ValueError(f"vnodes must be < 2**20, got {vnodes!r}")
-        self.seed = check_integer(seed, "seed", minimum=0)
+        self.shards = check_integer(shards, "shards", minimum=1, maximum=MAX_COUNT, scalar=True)
+        self.vnodes = check_integer(vnodes, "vnodes", minimum=1, maximum=2**20 - 1, scalar=True)
+        if self.shards * self.vnodes > MAX_ELEMENTS:
+            raise ValueError(f"shards * vnodes must be at most {MAX_ELEMENTS:.0e} ring points, got "
+                             f"{self.shards} * {self.vnodes}")
+        self.seed = check_integer(seed, "seed", minimum=0, scalar=True)
         ids = (np.arange(self.shards, dtype=np.uint64)[:, None] * np.uint64(2**20)
                + np.arange(self.vnodes, dtype=np.uint64)[None, :]).ravel()
         pos = hash64(ids, self.seed)
@@ -250,7 +262,7 @@ class ConsistentHashRing:
 
     def assign(self, key_hashes) -> np.ndarray:
         """Shard of each key, given the keys' 64-bit hashes (uint64)."""
-        h = np.asarray(key_hashes, dtype=np.uint64)
+        h = _check_keys(key_hashes, "key_hashes")
         idx = np.searchsorted(self._points, h, side="left") % len(self._points)
         return self._owner[idx]
 
@@ -279,15 +291,15 @@ def consistent_hash_share_cv(shards: int, vnodes: int) -> float:
     Karger et al. (1997); the Dirichlet law of uniform spacings, e.g.
     H. A. David and H. N. Nagaraja, *Order Statistics*, 2003, §6.4.
     """
-    n = check_integer(shards, "shards", minimum=1)
-    v = check_integer(vnodes, "vnodes", minimum=1)
+    n = check_integer(shards, "shards", minimum=1, maximum=MAX_COUNT, scalar=True)
+    v = check_integer(vnodes, "vnodes", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     return float(np.sqrt((n - 1) / (n * v + 1)))
 
 
 def jump_hash(key_hashes, shards: int) -> np.ndarray:
     """Lamping–Veach jump consistent hash of 64-bit key hashes into ``shards`` buckets (vectorized)."""
-    n = check_integer(shards, "shards", minimum=1)
-    key = np.asarray(key_hashes, dtype=np.uint64).ravel().copy()
+    n = check_integer(shards, "shards", minimum=1, maximum=MAX_COUNT, scalar=True)
+    key = _check_keys(key_hashes, "key_hashes").ravel().copy()
     b = np.full(key.shape, -1, dtype=np.int64)
     j = np.zeros(key.shape, dtype=np.int64)
     active = np.ones(key.shape, dtype=bool)
@@ -302,9 +314,13 @@ def jump_hash(key_hashes, shards: int) -> np.ndarray:
 
 
 def rendezvous_hash(key_hashes, shards: int, seed: int = 0) -> np.ndarray:
-    """Highest-random-weight (rendezvous) hashing: the shard maximizing ``hash64(key ^ shard salt)``."""
-    n = check_integer(shards, "shards", minimum=1)
-    h = np.asarray(key_hashes, dtype=np.uint64).ravel()
+    """Highest-random-weight (rendezvous) hashing: the shard maximizing ``hash64(key ^ shard salt)``.
+
+    Every key scores every shard, :math:`O(\\text{keys} \\times \\text{shards})`: ``shards`` is
+    bounded by :data:`RENDEZVOUS_MAX_SHARDS` (10^4, a judgement: about a second per thousand keys).
+    """
+    n = check_integer(shards, "shards", minimum=1, maximum=RENDEZVOUS_MAX_SHARDS, scalar=True)
+    h = _check_keys(key_hashes, "key_hashes").ravel()
     salts = hash64(np.arange(n), seed + 1)
     best = np.zeros(h.shape, dtype=np.uint64)
     owner = np.zeros(h.shape, dtype=np.int64)
@@ -320,8 +336,9 @@ def assign_shards(key_hashes, shards: int, scheme: str, *, vnodes: int = 100, se
     """Shard of each key (given its 64-bit hash) under ``scheme`` (one of :data:`SCHEMES`)."""
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
-    n = check_integer(shards, "shards", minimum=1)
-    h = np.asarray(key_hashes, dtype=np.uint64)
+    n = check_integer(shards, "shards", minimum=1, maximum=MAX_COUNT, scalar=True)
+    check_integer(vnodes, "vnodes", minimum=1, maximum=2**20 - 1, scalar=True)
+    h = _check_keys(key_hashes, "key_hashes")
     if scheme == "modulo":
         return (h % np.uint64(n)).astype(np.int64)
     if scheme == "consistent":
@@ -349,8 +366,8 @@ def keys_moved_fraction(old_shards: int, new_shards: int, scheme: str = "consist
     ----------
     Karger et al. (1997); Thaler and Ravishankar (1998); Lamping and Veach (2014).
     """
-    n = check_integer(old_shards, "old_shards", minimum=1)
-    m = check_integer(new_shards, "new_shards", minimum=1)
+    n = check_integer(old_shards, "old_shards", minimum=1, maximum=MAX_COUNT, scalar=True)
+    m = check_integer(new_shards, "new_shards", minimum=1, maximum=MAX_COUNT, scalar=True)
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
     if scheme == "modulo":
@@ -362,7 +379,7 @@ def keys_moved_fraction(old_shards: int, new_shards: int, scheme: str = "consist
 def simulate_keys_moved(old_shards: int, new_shards: int, scheme: str, *, n_keys: int = 100_000,
                         vnodes: int = 100, seed: int = 0) -> float:
     """Fraction of ``n_keys`` hashed keys whose shard changes, by actually hashing them."""
-    k = check_integer(n_keys, "n_keys", minimum=1)
+    k = check_integer(n_keys, "n_keys", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     h = hash64(np.arange(k), seed)
     before = assign_shards(h, old_shards, scheme, vnodes=vnodes, seed=seed)
     after = assign_shards(h, new_shards, scheme, vnodes=vnodes, seed=seed)

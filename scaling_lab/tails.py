@@ -25,6 +25,8 @@ import numpy as np
 from scipy import integrate, optimize, special, stats
 
 from .core.validation import (
+    MAX_COUNT,
+    MAX_ELEMENTS,
     check_integer,
     check_nonnegative,
     check_open_probability,
@@ -67,7 +69,7 @@ def fanout_slow_probability(p_slow, k):
     Dean and Barroso (2013).
     """
     p = np.asarray(check_probability(p_slow, "p_slow"), dtype=float)
-    k = np.asarray(check_integer(k, "k", minimum=1), dtype=float)
+    k = np.asarray(check_integer(k, "k", minimum=1, maximum=MAX_COUNT), dtype=float)
     safe = np.where(p >= 1, 0.0, p)
     return scalar_or_array(np.where(p >= 1, 1.0, -np.expm1(k * np.log1p(-safe))))
 
@@ -78,14 +80,14 @@ def per_backend_quantile_needed(q, k):
     E.g. a p99 target over 100 backends needs each backend's p99.99.
     """
     q = np.asarray(check_open_probability(q, "q"), dtype=float)
-    k = np.asarray(check_integer(k, "k", minimum=1), dtype=float)
+    k = np.asarray(check_integer(k, "k", minimum=1, maximum=MAX_COUNT), dtype=float)
     return scalar_or_array(np.exp(np.log(q) / k))
 
 
 def _max_level_tail(q, k):
     """1 - q^{1/k} without cancellation."""
     q = np.asarray(check_open_probability(q, "q"), dtype=float)
-    k = np.asarray(check_integer(k, "k", minimum=1), dtype=float)
+    k = np.asarray(check_integer(k, "k", minimum=1, maximum=MAX_COUNT), dtype=float)
     return -np.expm1(np.log(q) / k)
 
 
@@ -124,7 +126,7 @@ def max_of_k_exponential_quantile(q, k, service_rate):
 
 def max_of_k_exponential_mean(k, service_rate):
     """Mean of the max of ``k`` exponentials: :math:`H_k/\\lambda` (harmonic number; grows like :math:`\\ln k`)."""
-    k = np.asarray(check_integer(k, "k", minimum=1), dtype=float)
+    k = np.asarray(check_integer(k, "k", minimum=1, maximum=MAX_COUNT), dtype=float)
     r = check_positive(service_rate, "service_rate")
     return scalar_or_array((special.digamma(k + 1) + np.euler_gamma) / r)
 
@@ -168,7 +170,7 @@ class HedgedRequest:
     delay_s: float
 
     def __post_init__(self):
-        object.__setattr__(self, "delay_s", check_nonnegative(self.delay_s, "delay_s"))
+        object.__setattr__(self, "delay_s", check_nonnegative(self.delay_s, "delay_s", scalar=True))
         for attr in ("sf", "isf"):
             if not callable(getattr(self.distribution, attr, None)):
                 raise ValueError(f"distribution must provide {attr}() (a frozen scipy distribution)")
@@ -217,11 +219,11 @@ def log_bucket_edges(min_s: float, max_s: float, buckets_per_decade: int = 100) 
     :math:`10^{1/b} - 1` (2.3 % for 100), which bounds the relative error of
     any quantile read from the histogram.
     """
-    lo = check_positive(min_s, "min_s")
-    hi = check_positive(max_s, "max_s")
+    lo = check_positive(min_s, "min_s", scalar=True)
+    hi = check_positive(max_s, "max_s", scalar=True)
     if hi <= lo:
         raise ValueError(f"max_s must be > min_s = {lo}, got {max_s!r}")
-    b = check_integer(buckets_per_decade, "buckets_per_decade", minimum=1)
+    b = check_integer(buckets_per_decade, "buckets_per_decade", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     n = int(np.ceil(np.log10(hi / lo) * b))
     return lo * np.power(10.0, np.arange(n + 1) / b)
 

@@ -43,7 +43,7 @@ def peak_request_rate(daily_users, requests_per_user_per_day, peak_to_average: f
     """
     dau = check_nonnegative(daily_users, "daily_users")
     r = check_positive(requests_per_user_per_day, "requests_per_user_per_day")
-    k = check_in_range(peak_to_average, "peak_to_average", 1.0, float("inf"), high_open=True)
+    k = check_in_range(peak_to_average, "peak_to_average", 1.0, float("inf"), high_open=True, scalar=True)
     return dau * r / SECONDS_PER_DAY * k
 
 
@@ -51,5 +51,5 @@ def daily_users_supported(peak_arrival_rate, requests_per_user_per_day, peak_to_
     """Daily active users whose peak traffic equals ``peak_arrival_rate`` (inverse of :func:`peak_request_rate`)."""
     rate = check_nonnegative(peak_arrival_rate, "peak_arrival_rate")
     r = check_positive(requests_per_user_per_day, "requests_per_user_per_day")
-    k = check_in_range(peak_to_average, "peak_to_average", 1.0, float("inf"), high_open=True)
+    k = check_in_range(peak_to_average, "peak_to_average", 1.0, float("inf"), high_open=True, scalar=True)
     return rate * SECONDS_PER_DAY / (r * k)

@@ -115,18 +115,18 @@ def test_variable_job_sizes_pool_against_simulation():
         assert sim.mean_wait == pytest.approx(model.mean_wait, abs=3 * sim.mean_wait_ci)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: burst_backlog(-1.0, 10.0, 60.0, 1.0, 2),
-    lambda: burst_backlog(1.0, 10.0, 60.0, 0.0, 2),
-    lambda: burst_backlog(1.0, 10.0, 60.0, 1.0, 0),
-    lambda: burst_backlog(1.0, 10.0, 60.0, 1.0, 2).backlog_at(-1.0),
-    lambda: workers_for_drain_time(1.0, 10.0, 60.0, 1.0, -5.0),
-    lambda: waiting_count([0.0, 1.0], [0.5], 1.0),
-    lambda: time_average_in_system([0.0], [1.0], 2.0, 1.0),
-    lambda: time_average_in_system([1.0], [0.5], 0.0, 1.0),
-    lambda: decoupling_comparison(10.0, 0.05, 0.5, web_workers=0, job_workers=4),
-    lambda: decoupling_comparison(10.0, 0.05, 0.5, web_workers=4, job_workers=4, job_scv=-1),
+@pytest.mark.parametrize("call, match", [
+    (lambda: burst_backlog(-1.0, 10.0, 60.0, 1.0, 2), 'base_rate'),
+    (lambda: burst_backlog(1.0, 10.0, 60.0, 0.0, 2), 'service_rate'),
+    (lambda: burst_backlog(1.0, 10.0, 60.0, 1.0, 0), 'workers'),
+    (lambda: burst_backlog(1.0, 10.0, 60.0, 1.0, 2).backlog_at(-1.0), 't_s'),
+    (lambda: workers_for_drain_time(1.0, 10.0, 60.0, 1.0, -5.0), 'drain_target_s'),
+    (lambda: waiting_count([0.0, 1.0], [0.5], 1.0), 'starts'),
+    (lambda: time_average_in_system([0.0], [1.0], 2.0, 1.0), 't1'),
+    (lambda: time_average_in_system([1.0], [0.5], 0.0, 1.0), 'departures'),
+    (lambda: decoupling_comparison(10.0, 0.05, 0.5, web_workers=0, job_workers=4), 'web_workers'),
+    (lambda: decoupling_comparison(10.0, 0.05, 0.5, web_workers=4, job_workers=4, job_scv=-1), 'job_scv'),
 ])
-def test_bad_input_raises(call):
-    with pytest.raises(ValueError):
+def test_bad_input_raises(call, match):
+    with pytest.raises(ValueError, match=match):
         call()

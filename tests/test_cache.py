@@ -38,7 +38,7 @@ def test_empirical_popularity_from_trace_and_counts():
     p = cache.popularity_from_trace([3, 3, 1, 3, 1, 7])
     assert np.allclose(p, [3 / 6, 2 / 6, 1 / 6])
     assert np.allclose(cache.popularity_from_counts([0, 2, 6]), [0.75, 0.25])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="counts"):
         cache.popularity_from_counts([0, 0])
 
 
@@ -173,7 +173,7 @@ def test_simulate_from_popularity_is_seeded():
     p = cache.zipf_popularity(100, 0.8)
     a = cache.simulate_hit_ratio("lru", 40, popularity=p, n_requests=50_000, seed=2)
     assert a == cache.simulate_hit_ratio("lru", 40, popularity=p, n_requests=50_000, seed=2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="n_requests"):
         cache.simulate_hit_ratio("lru", 40, popularity=p)
 
 

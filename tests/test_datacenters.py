@@ -118,21 +118,21 @@ def test_replication_floor_against_measured_rtts():
     assert replication_delay_floor_ms(5570.0) == pytest.approx(27.3, abs=0.2)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: best_sites([0.0], [0.0], [0.0, 1.0], [0.0, 1.0], 3),
-    lambda: best_sites([0.0], [0.0], [0.0], [0.0], 0),
-    lambda: best_sites([0.0], [0.0, 1.0], [0.0], [0.0], 1),
-    lambda: best_sites([0.0], [0.0], np.zeros(40), np.zeros(40), 10),
-    lambda: failover_shares([0.0], [0.0], [0.0], [0.0], weights=[0.0]),
-    lambda: failover_utilization_limit(3, failed=3),
-    lambda: failover_utilization_limit(3, max_utilization=0.0),
-    lambda: max_utilization_for_failover(np.ones((3, 3))),
-    lambda: datacenters_needed(3, 1.5),
-    lambda: service_availability(3, 0.5, 2.0),
-    lambda: simulate_datacenter_availability(2, 3, 100.0, 1.0),
-    lambda: simulate_datacenter_availability(2, 1, 0.0, 1.0),
-    lambda: replication_delay_floor_ms(-1.0),
+@pytest.mark.parametrize("call, match", [
+    (lambda: best_sites([0.0], [0.0], [0.0, 1.0], [0.0, 1.0], 3), 'k'),
+    (lambda: best_sites([0.0], [0.0], [0.0], [0.0], 0), 'k'),
+    (lambda: best_sites([0.0], [0.0, 1.0], [0.0], [0.0], 1), 'user_lat'),
+    (lambda: best_sites([0.0], [0.0], np.zeros(40), np.zeros(40), 10), 'k'),
+    (lambda: failover_shares([0.0], [0.0], [0.0], [0.0], weights=[0.0]), 'weights'),
+    (lambda: failover_utilization_limit(3, failed=3), 'failed'),
+    (lambda: failover_utilization_limit(3, max_utilization=0.0), 'max_utilization'),
+    (lambda: max_utilization_for_failover(np.ones((3, 3))), 'shares'),
+    (lambda: datacenters_needed(3, 1.5), 'utilization'),
+    (lambda: service_availability(3, 0.5, 2.0), 'dc_unavailability'),
+    (lambda: simulate_datacenter_availability(2, 3, 100.0, 1.0), 'needed'),
+    (lambda: simulate_datacenter_availability(2, 1, 0.0, 1.0), 'mttf_h'),
+    (lambda: replication_delay_floor_ms(-1.0), 'distance_km'),
 ])
-def test_bad_input_raises(call):
-    with pytest.raises(ValueError):
+def test_bad_input_raises(call, match):
+    with pytest.raises(ValueError, match=match):
         call()

@@ -38,16 +38,29 @@ def test_failed_requests_scale_with_rate_and_share():
     np.testing.assert_allclose(r, [0.0, 100 / 4 * 16.0, 200 / 4 * 16.0])
 
 
-@pytest.mark.parametrize("call", [
-    lambda: detection_time(0.0, 2),
-    lambda: detection_time(10.0, 0),
-    lambda: detection_time(10.0, 2, 11.0),
-    lambda: detection_time(10.0, 2, -1.0),
-    lambda: requests_to_failed_server(-1.0, 2, 10.0, 2),
-    lambda: requests_to_failed_server(1.0, 0, 10.0, 2),
-    lambda: simulate_failed_requests(1.0, 2, 10.0, 2, policy="jsq"),
-    lambda: simulate_failed_requests(1.0, 2, 10.0, 2, n_trials=1),
+@pytest.mark.parametrize("call, match", [
+    (lambda: detection_time(0.0, 2), 'interval_s'),
+    (lambda: detection_time(10.0, 0), 'unhealthy_threshold'),
+    (lambda: detection_time(10.0, 2, 11.0), 'timeout_s'),
+    (lambda: detection_time(10.0, 2, -1.0), 'timeout_s'),
+    (lambda: requests_to_failed_server(-1.0, 2, 10.0, 2), 'arrival_rate'),
+    (lambda: requests_to_failed_server(1.0, 0, 10.0, 2), 'servers'),
+    (lambda: simulate_failed_requests(1.0, 2, 10.0, 2, policy="jsq"), 'policy'),
+    (lambda: simulate_failed_requests(1.0, 2, 10.0, 2, n_trials=1), 'n_trials'),
 ])
-def test_bad_input_raises(call):
-    with pytest.raises(ValueError):
+def test_bad_input_raises(call, match):
+    with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_vrrp_failover_time_rfc5798():
+    from scaling_lab.healthcheck import vrrp_failover_time
+    # RFC 5798 §6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256,
+    # Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time; keepalived's defaults 1 s, 100.
+    assert vrrp_failover_time() == pytest.approx(3.609375)
+    assert vrrp_failover_time(1.0, 254) == pytest.approx(3 + 2 / 256)
+    assert vrrp_failover_time(0.1, 100) == pytest.approx(0.3609375)
+    with pytest.raises(ValueError, match="priority"):
+        vrrp_failover_time(1.0, 255)
+    with pytest.raises(ValueError, match="advertisement_interval_s"):
+        vrrp_failover_time(0.0)

@@ -78,16 +78,16 @@ def test_fit_is_unit_free():
     assert (b.sigma, b.kappa, b.base_throughput * 3600) == pytest.approx((a.sigma, a.kappa, a.base_throughput), rel=1e-6)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: amdahl_speedup(0, 0.1),
-    lambda: amdahl_speedup(4, 1.5),
-    lambda: usl_throughput(4, -0.1, 0.0, 1.0),
-    lambda: usl_throughput(4, 0.1, -1e-3, 1.0),
-    lambda: usl_throughput(4, 0.1, 0.0, 0.0),
-    lambda: fit_usl([1, 2, 3], [1, 2]),
-    lambda: fit_usl([1, 1, 2, 2], [1, 1, 2, 2]),
-    lambda: fit_usl([1, 2, 3], [1, -2, 3]),
+@pytest.mark.parametrize("call, match", [
+    (lambda: amdahl_speedup(0, 0.1), 'workers'),
+    (lambda: amdahl_speedup(4, 1.5), 'serial_fraction'),
+    (lambda: usl_throughput(4, -0.1, 0.0, 1.0), 'sigma'),
+    (lambda: usl_throughput(4, 0.1, -1e-3, 1.0), 'kappa'),
+    (lambda: usl_throughput(4, 0.1, 0.0, 0.0), 'base_throughput'),
+    (lambda: fit_usl([1, 2, 3], [1, 2]), 'throughput'),
+    (lambda: fit_usl([1, 1, 2, 2], [1, 1, 2, 2]), 'concurrency'),
+    (lambda: fit_usl([1, 2, 3], [1, -2, 3]), 'throughput'),
 ])
-def test_bad_input_raises(call):
-    with pytest.raises(ValueError):
+def test_bad_input_raises(call, match):
+    with pytest.raises(ValueError, match=match):
         call()

@@ -108,21 +108,21 @@ def test_overloaded_store_is_not_an_error():
     assert not store.stable and store.mean_added_latency == np.inf
 
 
-@pytest.mark.parametrize("call", [
-    lambda: sticky_peak_load_factor(0, 4),
-    lambda: sticky_peak_load_factor(10, 0),
-    lambda: sticky_peak_load_factor(10, 4, -1.0),
-    lambda: expected_max_standard_normal(0),
-    lambda: simulate_sticky_loads(0, 4),
-    lambda: users_losing_sessions(100, 4, failed=5),
-    lambda: users_losing_sessions(-1, 4),
-    lambda: prob_session_interrupted(-1, 1),
-    lambda: new_server_load_share(1.0, 3, 0.0),
-    lambda: time_to_rebalance(10.0, 1.0),
-    lambda: SessionStore(100.0, 0.001, 0),
-    lambda: SessionStore(100.0, -0.001, 1),
-    lambda: SessionStore(100.0, 0.001, 1).op_latency_quantile(1.0),
+@pytest.mark.parametrize("call, match", [
+    (lambda: sticky_peak_load_factor(0, 4), 'users_per_server'),
+    (lambda: sticky_peak_load_factor(10, 0), 'servers'),
+    (lambda: sticky_peak_load_factor(10, 4, -1.0), 'activity_scv'),
+    (lambda: expected_max_standard_normal(0), 'n'),
+    (lambda: simulate_sticky_loads(0, 4), 'users'),
+    (lambda: users_losing_sessions(100, 4, failed=5), 'failed'),
+    (lambda: users_losing_sessions(-1, 4), 'active_users'),
+    (lambda: prob_session_interrupted(-1, 1), 'session_s'),
+    (lambda: new_server_load_share(1.0, 3, 0.0), 'mean_session_s'),
+    (lambda: time_to_rebalance(10.0, 1.0), 'fraction'),
+    (lambda: SessionStore(100.0, 0.001, 0), 'nodes'),
+    (lambda: SessionStore(100.0, -0.001, 1), 'service_time_s'),
+    (lambda: SessionStore(100.0, 0.001, 1).op_latency_quantile(1.0), 'q'),
 ])
-def test_bad_input_raises(call):
-    with pytest.raises(ValueError):
+def test_bad_input_raises(call, match):
+    with pytest.raises(ValueError, match=match):
         call()

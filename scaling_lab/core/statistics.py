@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from .validation import check_integer
+from .validation import MAX_COUNT, check_integer
 
 __all__ = ["batch_means_ci"]
 
@@ -22,7 +22,7 @@ def batch_means_ci(samples: np.ndarray, n_batches: int = 30, confidence: float =
     treated as independent normal observations (Student t interval).
     """
     samples = np.asarray(samples, dtype=float)
-    n_batches = check_integer(n_batches, "n_batches", minimum=2)
+    n_batches = check_integer(n_batches, "n_batches", minimum=2, maximum=MAX_COUNT, scalar=True)
     size = len(samples) // n_batches
     if size < 1:
         raise ValueError(f"samples must hold at least n_batches={n_batches} values, got {len(samples)}")

@@ -2,7 +2,21 @@
 
 Each helper raises :class:`ValueError` naming the parameter and the allowed
 range, and returns the value as a float, an int or a numpy array so that the
-caller can use it directly.  They accept scalars and array-likes alike.
+caller can use it directly.  The rules, the same for every parameter:
+
+* a number is a real number: strings (even ``"1"``), booleans, ``None``,
+  complex numbers and other objects are rejected, and so is NaN;
+* ``scalar=True`` marks a parameter that takes one number: an array of any
+  size, even of one element or none, is rejected;
+* otherwise arrays are accepted, but not empty ones unless the caller passes
+  ``allow_empty=True`` (and documents that empty in gives empty out);
+* integers have an upper bound as well as a lower one, so that no count can
+  overflow int64, exhaust memory or run for ever: :data:`MAX_INT` by default,
+  :data:`MAX_COUNT` for the counts of a model and :data:`MAX_ELEMENTS` for
+  counts that allocate one element each.
+
+Messages show a scalar in full and, for an array, only the first offending
+element and the array's shape.
 """
 
 from __future__ import annotations
@@ -13,6 +27,11 @@ import numpy as np
 from .arrays import scalar_or_array
 
 __all__ = [
+    "MAX_INT",
+    "MAX_COUNT",
+    "MAX_ELEMENTS",
+    "check_number",
+    "check_finite",
     "check_positive",
     "check_nonnegative",
     "check_probability",
@@ -21,74 +40,155 @@ __all__ = [
     "check_in_range",
 ]
 
+MAX_INT = 2**53
+"""Default upper bound of :func:`check_integer`: the largest integer a float holds exactly."""
 
-def _as_float_array(value, name: str) -> np.ndarray:
+MAX_COUNT = 10**9
+"""Upper bound of the counts of a model (servers, users, shards, data centers, replicas).
+
+A judgement: a billion is more machines or shards than one system has, so a
+larger count is a unit mistake; below it the models' float arithmetic is exact.
+"""
+
+MAX_ELEMENTS = 10**8
+"""Upper bound of counts that allocate one element each (requests, items, keys, trials, servers simulated).
+
+A judgement: 10^8 float64 values are 0.8 GB per array, about the most one call
+may ask of a laptop.
+"""
+
+_NOT_NUMBERS = (str, bytes, bool, np.bool_, type(None), complex, np.complexfloating)
+
+
+def _fmt(x) -> str:
+    """A bound as the reader would write it: 10^9 for powers of ten, 2^53, or the number."""
+    if isinstance(x, (int, np.integer)) and x >= 10**6:
+        for base in (10, 2):
+            e = round(np.log(float(x)) / np.log(base))
+            if base**e == x:
+                return f"{base}^{e}"
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _where(arr: np.ndarray, idx: int) -> str:
+    if arr.ndim == 0:
+        return ""
+    at = tuple(int(i) for i in np.unravel_index(idx, arr.shape))
+    return f" (element {at[0] if len(at) == 1 else at} of an array of shape {arr.shape})"
+
+
+def _show(value, bad: np.ndarray | None = None) -> str:
+    """``value`` for a message: a scalar in full, an array as its first offending element and its shape."""
+    if not isinstance(value, (np.ndarray, list, tuple)):
+        return repr(value)
     try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if np.isnan(arr).any():
-        raise ValueError(f"{name} must be a number, got NaN")
+        arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+    except ValueError:  # ragged
+        return f"a ragged sequence of length {len(value)}"
+    if arr.ndim == 0:
+        return repr(arr.item())
+    if arr.size == 0:
+        return f"an empty array of shape {arr.shape}"
+    idx = int(np.flatnonzero(bad)[0]) if bad is not None and np.any(bad) else 0
+    item = arr.flat[idx]
+    return repr(item.item() if isinstance(item, np.generic) else item) + _where(arr, idx)
+
+
+def check_number(value, name: str, *, scalar: bool = False, allow_empty: bool = False) -> np.ndarray:
+    """``value`` as a float array (0-d for a scalar) if it is made of real numbers; ±inf passes.
+
+    Rejects strings, booleans, ``None``, complex numbers and other objects, NaN,
+    any array when ``scalar``, and an empty array unless ``allow_empty``.
+    """
+    what = "a number" if scalar else "a number or an array of numbers"
+    if isinstance(value, _NOT_NUMBERS):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind == "O" and any(isinstance(x, _NOT_NUMBERS) for x in raw.flat):
+            raise TypeError
+        if raw.dtype.kind not in "iufO":
+            raise TypeError
+        arr = raw.astype(float) if raw.dtype.kind != "f" or raw.dtype != np.float64 else raw
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be {what}, got {_show(value)}") from None
+    if scalar and arr.ndim != 0:
+        raise ValueError(f"{name} must be a single number, got an array of shape {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must hold at least one value, got an empty array")
+    nan = np.isnan(arr)
+    if nan.any():
+        raise ValueError(f"{name} must be a number, got NaN{_where(arr, int(np.flatnonzero(nan)[0]))}")
     return arr
 
 
+def _checked(value, name: str, bad: np.ndarray, allowed: str, arr: np.ndarray):
+    if bad.any():
+        raise ValueError(f"{name} must be {allowed}, got {_show(value, bad)}")
+    return scalar_or_array(arr)
 
-def check_positive(value, name: str, *, allow_inf: bool = False):
+
+def check_finite(value, name: str, *, scalar: bool = False, allow_empty: bool = False):
+    """Return ``value`` if every element is a finite real number (of either sign)."""
+    arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
+    return _checked(value, name, ~np.isfinite(arr), "a finite number", arr)
+
+
+def check_positive(value, name: str, *, allow_inf: bool = False, scalar: bool = False,
+                   allow_empty: bool = False):
     """Return ``value`` if every element is > 0 (and finite unless ``allow_inf``)."""
-    arr = _as_float_array(value, name)
-    if (arr <= 0).any() or (not allow_inf and np.isinf(arr).any()):
-        upper = "inf]" if allow_inf else "inf)"
-        raise ValueError(f"{name} must be in (0, {upper}, got {value!r}")
-    return scalar_or_array(arr)
+    arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
+    bad = (arr <= 0) | (False if allow_inf else np.isinf(arr))
+    return _checked(value, name, bad, f"in (0, {'inf]' if allow_inf else 'inf)'}", arr)
 
 
-def check_nonnegative(value, name: str, *, allow_inf: bool = False):
+def check_nonnegative(value, name: str, *, allow_inf: bool = False, scalar: bool = False,
+                      allow_empty: bool = False):
     """Return ``value`` if every element is >= 0 (and finite unless ``allow_inf``)."""
-    arr = _as_float_array(value, name)
-    if (arr < 0).any() or (not allow_inf and np.isinf(arr).any()):
-        upper = "inf]" if allow_inf else "inf)"
-        raise ValueError(f"{name} must be in [0, {upper}, got {value!r}")
-    return scalar_or_array(arr)
+    arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
+    bad = (arr < 0) | (False if allow_inf else np.isinf(arr))
+    return _checked(value, name, bad, f"in [0, {'inf]' if allow_inf else 'inf)'}", arr)
 
 
-def check_probability(value, name: str):
+def check_probability(value, name: str, *, scalar: bool = False, allow_empty: bool = False):
     """Return ``value`` if every element lies in the closed interval [0, 1]."""
-    arr = _as_float_array(value, name)
-    if ((arr < 0) | (arr > 1)).any():
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return scalar_or_array(arr)
+    arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
+    return _checked(value, name, (arr < 0) | (arr > 1), "in [0, 1]", arr)
 
 
-def check_open_probability(value, name: str):
+def check_open_probability(value, name: str, *, scalar: bool = False, allow_empty: bool = False):
     """Return ``value`` if every element lies in the open interval (0, 1) (quantile levels)."""
-    arr = _as_float_array(value, name)
-    if ((arr <= 0) | (arr >= 1)).any():
-        raise ValueError(f"{name} must be in (0, 1), got {value!r}")
-    return scalar_or_array(arr)
+    arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
+    return _checked(value, name, (arr <= 0) | (arr >= 1), "in (0, 1)", arr)
 
 
 def check_in_range(value, name: str, low: float, high: float, *,
-                   low_open: bool = False, high_open: bool = False):
+                   low_open: bool = False, high_open: bool = False, scalar: bool = False,
+                   allow_empty: bool = False):
     """Return ``value`` if every element lies between ``low`` and ``high``."""
-    arr = _as_float_array(value, name)
+    arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
     bad = (arr <= low) if low_open else (arr < low)
     bad |= (arr >= high) if high_open else (arr > high)
-    if bad.any():
-        lb = "(" if low_open else "["
-        rb = ")" if high_open else "]"
-        raise ValueError(f"{name} must be in {lb}{low}, {high}{rb}, got {value!r}")
-    return scalar_or_array(arr)
+    lb, rb = "(" if low_open else "[", ")" if high_open else "]"
+    return _checked(value, name, bad, f"in {lb}{_fmt(low)}, {_fmt(high)}{rb}", arr)
 
 
-def check_integer(value, name: str, *, minimum: int = 1):
-    """Return ``value`` as int (or int64 array) if every element is an integer >= ``minimum``."""
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if isinstance(value, numbers.Integral):
-        if value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def check_integer(value, name: str, *, minimum: int = 1, maximum: int = MAX_INT, scalar: bool = False,
+                  allow_empty: bool = False):
+    """Return ``value`` as int (or int64 array) if every element is an integer in [``minimum``, ``maximum``].
+
+    Floats with an integer value (``4.0``, ``1e6``) are accepted; booleans are not.
+    """
+    allowed = f"an integer in [{_fmt(minimum)}, {_fmt(maximum)}]"
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        if not minimum <= value <= maximum:
+            raise ValueError(f"{name} must be {allowed}, got {value!r}")
         return int(value)
-    arr = _as_float_array(value, name)
-    if (not np.isfinite(arr).all()) or (arr != np.round(arr)).any() or (arr < minimum).any():
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(arr) | (arr != np.round(arr)) | (arr < minimum) | (arr > maximum)
+    if bad.any():
+        raise ValueError(f"{name} must be {allowed}, got {_show(value, bad)}")
     return int(arr) if arr.ndim == 0 else arr.astype(np.int64)

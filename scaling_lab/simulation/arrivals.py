@@ -29,7 +29,7 @@ class PoissonArrivals(ArrivalProcess):
     arrival_rate: float
 
     def __post_init__(self):
-        object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate"))
+        object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate", scalar=True))
 
     def times(self, rng, n: int) -> np.ndarray:
         return np.cumsum(np.random.default_rng(rng).exponential(1.0 / self.arrival_rate, n))
@@ -76,9 +76,9 @@ class OnOffArrivals(ArrivalProcess):
     mean_off_s: float
 
     def __post_init__(self):
-        object.__setattr__(self, "arrival_rate_on", check_positive(self.arrival_rate_on, "arrival_rate_on"))
-        object.__setattr__(self, "mean_on_s", check_positive(self.mean_on_s, "mean_on_s"))
-        object.__setattr__(self, "mean_off_s", check_nonnegative(self.mean_off_s, "mean_off_s"))
+        object.__setattr__(self, "arrival_rate_on", check_positive(self.arrival_rate_on, "arrival_rate_on", scalar=True))
+        object.__setattr__(self, "mean_on_s", check_positive(self.mean_on_s, "mean_on_s", scalar=True))
+        object.__setattr__(self, "mean_off_s", check_nonnegative(self.mean_off_s, "mean_off_s", scalar=True))
 
     @property
     def arrival_rate(self) -> float:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.validation import check_in_range, check_integer, check_positive
+from ..core.validation import MAX_ELEMENTS, check_in_range, check_integer, check_positive
 
 __all__ = ["Distribution", "Exponential", "Deterministic", "LogNormal", "HyperExponential", "Gamma"]
 
@@ -48,14 +48,14 @@ class Exponential(Distribution):
     mean: float
 
     def __post_init__(self):
-        object.__setattr__(self, "mean", check_positive(self.mean, "mean"))
+        object.__setattr__(self, "mean", check_positive(self.mean, "mean", scalar=True))
 
     @property
     def scv(self) -> float:
         return 1.0
 
     def sample(self, rng, n: int) -> np.ndarray:
-        return np.random.default_rng(rng).exponential(self.mean, check_integer(n, "n", minimum=0))
+        return np.random.default_rng(rng).exponential(self.mean, check_integer(n, "n", minimum=0, maximum=MAX_ELEMENTS, scalar=True))
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Deterministic(Distribution):
     value: float
 
     def __post_init__(self):
-        object.__setattr__(self, "value", check_positive(self.value, "value"))
+        object.__setattr__(self, "value", check_positive(self.value, "value", scalar=True))
 
     @property
     def mean(self) -> float:
@@ -76,7 +76,7 @@ class Deterministic(Distribution):
         return 0.0
 
     def sample(self, rng, n: int) -> np.ndarray:
-        return np.full(check_integer(n, "n", minimum=0), self.value)
+        return np.full(check_integer(n, "n", minimum=0, maximum=MAX_ELEMENTS, scalar=True), self.value)
 
 
 @dataclass(frozen=True)
@@ -92,13 +92,13 @@ class LogNormal(Distribution):
     scv: float
 
     def __post_init__(self):
-        object.__setattr__(self, "mean", check_positive(self.mean, "mean"))
-        object.__setattr__(self, "scv", check_positive(self.scv, "scv"))
+        object.__setattr__(self, "mean", check_positive(self.mean, "mean", scalar=True))
+        object.__setattr__(self, "scv", check_positive(self.scv, "scv", scalar=True))
 
     def sample(self, rng, n: int) -> np.ndarray:
         s2 = math.log1p(self.scv)
         return np.random.default_rng(rng).lognormal(math.log(self.mean) - s2 / 2, math.sqrt(s2),
-                                                    check_integer(n, "n", minimum=0))
+                                                    check_integer(n, "n", minimum=0, maximum=MAX_ELEMENTS, scalar=True))
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,8 @@ class HyperExponential(Distribution):
     scv: float
 
     def __post_init__(self):
-        object.__setattr__(self, "mean", check_positive(self.mean, "mean"))
-        object.__setattr__(self, "scv", check_in_range(self.scv, "scv", 1.0, np.inf, high_open=True))
+        object.__setattr__(self, "mean", check_positive(self.mean, "mean", scalar=True))
+        object.__setattr__(self, "scv", check_in_range(self.scv, "scv", 1.0, np.inf, high_open=True, scalar=True))
 
     @property
     def p(self) -> float:
@@ -129,7 +129,7 @@ class HyperExponential(Distribution):
 
     def sample(self, rng, n: int) -> np.ndarray:
         rng = np.random.default_rng(rng)
-        n = check_integer(n, "n", minimum=0)
+        n = check_integer(n, "n", minimum=0, maximum=MAX_ELEMENTS, scalar=True)
         p = self.p
         fast = rng.random(n) < p
         means = np.where(fast, self.mean / (2 * p), self.mean / (2 * (1 - p)))
@@ -147,12 +147,12 @@ class Gamma(Distribution):
     scv: float
 
     def __post_init__(self):
-        object.__setattr__(self, "mean", check_positive(self.mean, "mean"))
-        object.__setattr__(self, "scv", check_positive(self.scv, "scv"))
+        object.__setattr__(self, "mean", check_positive(self.mean, "mean", scalar=True))
+        object.__setattr__(self, "scv", check_positive(self.scv, "scv", scalar=True))
 
     def sample(self, rng, n: int) -> np.ndarray:
         return np.random.default_rng(rng).gamma(1.0 / self.scv, self.mean * self.scv,
-                                                check_integer(n, "n", minimum=0))
+                                                check_integer(n, "n", minimum=0, maximum=MAX_ELEMENTS, scalar=True))
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import stats
 
 from ..core.statistics import batch_means_ci
-from ..core.validation import check_integer, check_nonnegative, check_positive
+from ..core.validation import MAX_ELEMENTS, check_integer, check_nonnegative, check_positive
 from .arrivals import ArrivalProcess, PoissonArrivals, RenewalArrivals
 from .distributions import Distribution, Exponential, check_distribution
 from .kernels import _closed_kernel, _router_kernel, fcfs_start_times
@@ -57,7 +57,7 @@ def _outage_table(outages, n_units: int, servers_per_unit: int, unit_name: str):
             unit, t0, t1 = item
         except (TypeError, ValueError):
             raise ValueError(f"outages must hold ({unit_name}, start_s, end_s) triples, got {item!r}") from None
-        unit = check_integer(unit, f"outage {unit_name}", minimum=0)
+        unit = check_integer(unit, f"outage {unit_name}", minimum=0, maximum=MAX_ELEMENTS)
         if unit >= n_units:
             raise ValueError(f"outage {unit_name} must be in [0, {n_units - 1}], got {unit}")
         t0 = check_nonnegative(t0, "outage start_s")
@@ -134,7 +134,7 @@ def simulate_queue(arrival_rate: float | None, service_rate: float | None, serve
     -----
     Cost is :math:`O(n \\log c)` without outages and :math:`O(nc)` with them.
     """
-    c = check_integer(servers, "servers", minimum=1)
+    c = check_integer(servers, "servers", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     n, warm, nb = _common_checks(n_requests, warmup_fraction, n_batches)
     svc_dist = _resolve_service(service_rate, service)
     arr_proc = _resolve_arrivals(arrival_rate, arrivals)
@@ -204,9 +204,9 @@ def simulate_pool(arrival_rate: float | None, service: Distribution, servers: in
     Harchol-Balter (2013), ch. 24; Mitzenmacher (2001); W. Winston, *Optimality
     of the shortest line discipline*, J. Appl. Prob. 14 (1977).
     """
-    k = check_integer(servers, "servers", minimum=1)
-    c = check_integer(workers_per_server, "workers_per_server", minimum=1)
-    d = check_integer(d, "d", minimum=1)
+    k = check_integer(servers, "servers", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
+    c = check_integer(workers_per_server, "workers_per_server", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
+    d = check_integer(d, "d", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     if policy not in ROUTING_POLICIES:
         raise ValueError(f"policy must be one of {ROUTING_POLICIES}, got {policy!r}")
     n, warm, nb = _common_checks(n_requests, warmup_fraction, n_batches)
@@ -255,8 +255,8 @@ def simulate_closed_network(demands_s, think_time_s: float, users: int, *,
     demands = np.atleast_1d(check_positive(demands_s, "demands_s")).astype(float)
     if demands.ndim != 1:
         raise ValueError(f"demands_s must be 1-D, got shape {demands.shape}")
-    think = check_nonnegative(think_time_s, "think_time_s")
-    users = check_integer(users, "users", minimum=1)
+    think = check_nonnegative(think_time_s, "think_time_s", scalar=True)
+    users = check_integer(users, "users", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     n, warm, nb = _common_checks(n_cycles, warmup_fraction, n_batches)
     rng = np.random.default_rng(seed)
     draws = rng.exponential(1.0, (n + users) * (len(demands) + 1) + users)
@@ -311,7 +311,7 @@ def simulate_tandem(arrival_rate: float, stages, *, n_requests: int = 200_000, s
     P. J. Burke, *The output of a queuing system*, Operations Research 4 (1956);
     J. R. Jackson, *Jobshop-like queueing systems*, Management Science 10 (1963).
     """
-    lam = check_positive(arrival_rate, "arrival_rate")
+    lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
     n, warm, nb = _common_checks(n_requests, warmup_fraction, n_batches)
     parsed = []
     for i, stage in enumerate(stages):
@@ -319,7 +319,7 @@ def simulate_tandem(arrival_rate: float, stages, *, n_requests: int = 200_000, s
             c, dist = stage
         except (TypeError, ValueError):
             raise ValueError(f"stages[{i}] must be a (servers, Distribution) pair, got {stage!r}") from None
-        parsed.append((check_integer(c, f"stages[{i}] servers", minimum=1),
+        parsed.append((check_integer(c, f"stages[{i}] servers", minimum=1, maximum=MAX_ELEMENTS),
                        check_distribution(dist, f"stages[{i}] service")))
     if not parsed:
         raise ValueError("stages must hold at least one (servers, Distribution) pair, got none")

@@ -10,7 +10,7 @@ import heapq
 import numpy as np
 
 from ..core.compiled import HAVE_NUMBA, njit
-from ..core.validation import check_integer
+from ..core.validation import MAX_ELEMENTS, check_integer
 
 __all__ = ["fcfs_start_times"]
 
@@ -290,7 +290,7 @@ def fcfs_start_times(arrivals: np.ndarray, services: np.ndarray, servers: int) -
     """
     arrivals = np.ascontiguousarray(arrivals, dtype=float)
     services = np.ascontiguousarray(services, dtype=float)
-    servers = check_integer(servers, "servers", minimum=1)
+    servers = check_integer(servers, "servers", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     if arrivals.shape != services.shape or arrivals.ndim != 1:
         raise ValueError(f"arrivals and services must be 1-D of equal length, got {arrivals.shape} "
                          f"and {services.shape}")

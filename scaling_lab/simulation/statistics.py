@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.statistics import batch_means_ci
-from ..core.validation import check_in_range, check_integer
+from ..core.validation import MAX_COUNT, MAX_ELEMENTS, check_in_range, check_integer
 
 __all__ = ["SimulationResult", "ClosedSimulationResult", "TandemSimulationResult"]
 
@@ -78,9 +78,9 @@ def _summarize(arrivals, services, start, finish, server, station, n_stations, w
 
 
 def _common_checks(n_requests, warmup_fraction, n_batches):
-    n = check_integer(n_requests, "n_requests", minimum=100)
+    n = check_integer(n_requests, "n_requests", minimum=100, maximum=MAX_ELEMENTS)
     warm = check_in_range(warmup_fraction, "warmup_fraction", 0.0, 0.9)
-    nb = check_integer(n_batches, "n_batches", minimum=2)
+    nb = check_integer(n_batches, "n_batches", minimum=2, maximum=MAX_COUNT)
     return n, warm, nb
 
 @dataclass(frozen=True)

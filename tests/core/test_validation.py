@@ -1,8 +1,12 @@
+import math
+
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
 
-from scaling_lab.core.validation import (check_in_range, check_integer, check_nonnegative, check_open_probability,
-                                     check_positive, check_probability)
+from scaling_lab.core.validation import (MAX_COUNT, check_finite, check_in_range, check_integer, check_nonnegative,
+                                         check_open_probability, check_positive, check_probability)
 
 
 def test_messages_name_parameter_and_range():
@@ -14,11 +18,11 @@ def test_messages_name_parameter_and_range():
         check_open_probability(1.0, "q")
     with pytest.raises(ValueError, match=r"x must be in \[2, 5\)"):
         check_in_range(5, "x", 2, 5, high_open=True)
-    with pytest.raises(ValueError, match="servers must be an integer >= 1"):
-        check_integer(0, "servers")
-    with pytest.raises(ValueError, match="must be a number"):
+    with pytest.raises(ValueError, match=r"servers must be an integer in \[1, 10\^9\], got 0"):
+        check_integer(0, "servers", maximum=MAX_COUNT)
+    with pytest.raises(ValueError, match="t must be a number"):
         check_nonnegative("abc", "t")
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="t must be a number, got NaN"):
         check_nonnegative(float("nan"), "t")
 
 
@@ -28,7 +32,65 @@ def test_values_pass_through():
     assert check_integer(4.0, "n") == 4
     assert list(check_integer([1, 2], "n")) == [1, 2]
     assert np.allclose(check_probability([0, 0.5, 1], "p"), [0, 0.5, 1])
-    with pytest.raises(ValueError):
+    assert check_finite(-3.5, "x") == -3.5
+    assert check_positive(math.inf, "x", allow_inf=True) == math.inf
+    with pytest.raises(ValueError, match="n must be an integer"):
         check_integer(True, "n")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"n must be an integer .*got 2\.5 \(element 1 of an array of shape \(2,\)\)"):
         check_integer([1, 2.5], "n")
+
+
+def test_integers_have_an_upper_bound_and_never_wrap():
+    for huge in (1e308, 2**63, 10**400, MAX_COUNT + 1):
+        with pytest.raises(ValueError, match=r"servers must be an integer in \[1, 10\^9\]"):
+            check_integer(huge, "servers", maximum=MAX_COUNT)
+    with pytest.raises(ValueError, match=r"servers must be an integer in \[1, 10\^9\]"):
+        check_integer(np.array([1.0, 2**63]), "servers", maximum=MAX_COUNT)
+    assert check_integer(MAX_COUNT, "servers", maximum=MAX_COUNT) == MAX_COUNT
+
+
+@pytest.mark.parametrize("bad", ["1", b"1", None, True, np.bool_(False), 1j, object(), [1, "a"], [[1, 2], [3]],
+                                 np.array(["1.0"]), np.array([True])])
+def test_wrong_types_are_rejected_by_name(bad):
+    for check in (check_positive, check_nonnegative, check_probability, check_finite, check_integer):
+        with pytest.raises(ValueError, match="^x must be"):
+            check(bad, "x")
+
+
+def test_scalar_parameters_reject_arrays_of_any_size_and_empty_arrays_need_consent():
+    for value in ([], [1.0], np.ones((1, 1)), [1.0, 2.0]):
+        with pytest.raises(ValueError, match="x must be a single number"):
+            check_positive(value, "x", scalar=True)
+    with pytest.raises(ValueError, match="x must hold at least one value"):
+        check_positive([], "x")
+    assert check_positive([], "x", allow_empty=True).shape == (0,)
+
+
+def test_array_messages_show_one_element_not_the_array():
+    with pytest.raises(ValueError) as info:
+        check_positive(np.r_[np.ones(79), 0.0], "arrival_rate")
+    assert str(info.value) == "arrival_rate must be in (0, inf), got 0.0 (element 79 of an array of shape (80,))"
+
+
+finite = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=4), elements=finite))
+def test_every_helper_returns_valid_values_or_names_the_parameter(arr):
+    """Any float array either passes (and every value is in the stated range) or raises naming the parameter."""
+    checks = [(check_positive, lambda a: (a > 0) & np.isfinite(a)),
+              (check_nonnegative, lambda a: (a >= 0) & np.isfinite(a)),
+              (check_probability, lambda a: (a >= 0) & (a <= 1)),
+              (check_open_probability, lambda a: (a > 0) & (a < 1)),
+              (check_finite, np.isfinite),
+              (lambda v, n: check_integer(v, n, maximum=MAX_COUNT, minimum=0),
+               lambda a: np.isfinite(a) & (a == np.round(a)) & (a >= 0) & (a <= MAX_COUNT))]
+    for check, valid in checks:
+        ok = arr.size > 0 and not np.isnan(arr).any() and bool(np.all(valid(arr)))
+        if ok:
+            out = np.asarray(check(arr, "param"))
+            assert out.shape == arr.shape and np.array_equal(out, arr)
+        else:
+            with pytest.raises(ValueError, match="^param must "):
+                check(arr, "param")

@@ -218,40 +218,40 @@ def test_batch_means_ci_covers_iid_mean():
 
 
 # -- bad input -------------------------------------------------------------------
-@pytest.mark.parametrize("kwargs", [
-    dict(arrival_rate=-1.0, service_rate=1.0, servers=1),
-    dict(arrival_rate=1.0, service_rate=0.0, servers=1),
-    dict(arrival_rate=1.0, service_rate=2.0, servers=0),
-    dict(arrival_rate=1.0, service_rate=2.0, servers=1, n_requests=10),
-    dict(arrival_rate=1.0, service_rate=2.0, servers=1, warmup_fraction=0.95),
-    dict(arrival_rate=1.0, service_rate=2.0, servers=1, service=Exponential(1.0)),  # rate mismatch
-    dict(arrival_rate=1.0, service_rate=2.0, servers=1, service=2.0),
-    dict(arrival_rate=1.0, service_rate=2.0, servers=1, arrivals=PoissonArrivals(3.0)),
-    dict(arrival_rate=None, service_rate=2.0, servers=1),
-    dict(arrival_rate=1.0, service_rate=2.0, servers=2, outages=[(2, 0.0, 1.0)]),
-    dict(arrival_rate=1.0, service_rate=2.0, servers=2, outages=[(0, 5.0, 1.0)]),
-    dict(arrival_rate=1.0, service_rate=2.0, servers=2, outages=[(0, 1.0)]),
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(arrival_rate=-1.0, service_rate=1.0, servers=1), 'arrival_rate'),
+    (dict(arrival_rate=1.0, service_rate=0.0, servers=1), 'service_rate'),
+    (dict(arrival_rate=1.0, service_rate=2.0, servers=0), 'servers'),
+    (dict(arrival_rate=1.0, service_rate=2.0, servers=1, n_requests=10), 'n_requests'),
+    (dict(arrival_rate=1.0, service_rate=2.0, servers=1, warmup_fraction=0.95), 'warmup_fraction'),
+    (dict(arrival_rate=1.0, service_rate=2.0, servers=1, service=Exponential(1.0)), 'service'),  # rate mismatch
+    (dict(arrival_rate=1.0, service_rate=2.0, servers=1, service=2.0), 'service'),
+    (dict(arrival_rate=1.0, service_rate=2.0, servers=1, arrivals=PoissonArrivals(3.0)), 'arrivals'),
+    (dict(arrival_rate=None, service_rate=2.0, servers=1), 'arrival_rate'),
+    (dict(arrival_rate=1.0, service_rate=2.0, servers=2, outages=[(2, 0.0, 1.0)]), 'outage'),
+    (dict(arrival_rate=1.0, service_rate=2.0, servers=2, outages=[(0, 5.0, 1.0)]), 'outage'),
+    (dict(arrival_rate=1.0, service_rate=2.0, servers=2, outages=[(0, 1.0)]), 'outages'),
 ])
-def test_simulate_queue_rejects_bad_input(kwargs):
+def test_simulate_queue_rejects_bad_input(kwargs, match):
     args = [kwargs.pop(k) for k in ("arrival_rate", "service_rate", "servers")]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=match):
         simulate_queue(*args, **kwargs)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: simulate_pool(1.0, Exponential(1.0), 2, "fastest"),
-    lambda: simulate_pool(1.0, Exponential(1.0), 0, "jsq"),
-    lambda: simulate_pool(1.0, Exponential(1.0), 2, "power_of_d", d=0),
-    lambda: simulate_pool(1.0, 1.0, 2, "jsq"),
-    lambda: LogNormal(1.0, -1.0),
-    lambda: HyperExponential(1.0, 0.5),
-    lambda: Deterministic(0.0),
-    lambda: PiecewisePoissonArrivals((0.0, 0.0), (1.0, 1.0)),
-    lambda: PiecewisePoissonArrivals((1.0,), (1.0, 2.0)),
-    lambda: OnOffArrivals(1.0, 0.0, 1.0),
+@pytest.mark.parametrize("call, match", [
+    (lambda: simulate_pool(1.0, Exponential(1.0), 2, "fastest"), 'policy'),
+    (lambda: simulate_pool(1.0, Exponential(1.0), 0, "jsq"), 'servers'),
+    (lambda: simulate_pool(1.0, Exponential(1.0), 2, "power_of_d", d=0), 'd'),
+    (lambda: simulate_pool(1.0, 1.0, 2, "jsq"), 'service'),
+    (lambda: LogNormal(1.0, -1.0), 'scv'),
+    (lambda: HyperExponential(1.0, 0.5), 'scv'),
+    (lambda: Deterministic(0.0), 'value'),
+    (lambda: PiecewisePoissonArrivals((0.0, 0.0), (1.0, 1.0)), 'arrival_rates'),
+    (lambda: PiecewisePoissonArrivals((1.0,), (1.0, 2.0)), 'durations_s'),
+    (lambda: OnOffArrivals(1.0, 0.0, 1.0), 'mean_on_s'),
 ])
-def test_other_constructors_reject_bad_input(call):
-    with pytest.raises(ValueError):
+def test_other_constructors_reject_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
         call()
 
 
@@ -277,5 +277,5 @@ def test_tandem_with_one_stage_is_simulate_queue_and_rejects_bad_stages():
     mgc = simulate_queue(50.0, None, 2, service=Deterministic(0.03), n_requests=50_000, seed=4)
     assert abs(one.mean_response - mgc.mean_response) <= one.mean_response_ci + mgc.mean_response_ci
     for bad in ([], [(0, Exponential(1.0))], [(1, 2.0)], [3]):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="stages"):
             simulate_tandem(1.0, bad, n_requests=1000)
