@@ -18,6 +18,7 @@ from .availability import (
     k_of_n, k_of_n_unavailability, nines, parallel_availability, parallel_unavailability, primary_failover,
     series_availability, series_unavailability,
 )
+from .autoscaling import ScaleOutTarget, scale_out_lag, scale_out_target
 from .backlog import (
     BurstBacklog, burst_backlog, decoupling_comparison, time_average_in_system, waiting_count,
     workers_for_drain_time,
@@ -38,7 +39,9 @@ from .geography import (
     EARTH_RADIUS_KM, FIBRE_SPEED_KM_PER_MS, haversine_km, load_cities, load_cloud_regions, load_region_rtt,
     nearest_datacenter, region_rtt_matrix, route_factors, rtt_floor_ms,
 )
-from .healthcheck import DetectionTime, detection_time, requests_to_failed_server, simulate_failed_requests
+from .healthcheck import (
+    DetectionTime, detection_time, requests_to_failed_server, simulate_failed_requests, vrrp_failover_time,
+)
 from .loadbalancing import mean_field_queue_length, mean_field_response_time, mean_field_tail
 from .network import (
     DataModelDemand, HeldPool, MVAResult, OpenNetwork, Station, data_model_demands, held_pool, mva, pool_throughput,
@@ -48,7 +51,8 @@ from .observability import (
     metric_bytes_per_day, sampled_log_bytes_per_day,
 )
 from .planner import (
-    COMPONENTS, STEPS, Assumptions, Plan, Tier, entry_points, plan, resolve_assumptions, sweep, zipf_cache_items,
+    COMPONENTS, STEPS, Assumptions, CostBand, Plan, Tier, cost_band, entry_points, plan, resolve_assumptions,
+    sensitivity, sweep, zipf_cache_items,
 )
 from .presentation.explorer import Explorer, Slider, is_static
 from .presentation.plotting import latency_vs_load_figure, slo_line
@@ -78,7 +82,7 @@ from .tails import (
 from .traffic import SECONDS_PER_DAY, daily_users_supported, peak_request_rate
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in {
-    "approximations", "availability", "backlog", "cache", "capacity", "cdn", "core", "datacenters",
+    "approximations", "autoscaling", "availability", "backlog", "cache", "capacity", "cdn", "core", "datacenters",
     "geography", "healthcheck", "loadbalancing", "network", "observability", "planner", "presentation",
     "queueing", "replication", "scalability", "sessions", "sharding", "simulation", "tails", "traffic",
 }]

@@ -31,10 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core.validation import MAX_COUNT, MAX_ELEMENTS, check_integer, check_nonnegative, check_positive
+from .core.validation import MAX_COUNT, MAX_ELEMENTS, check_in_range, check_integer, check_nonnegative, check_positive
 from .core.arrays import scalar_or_array
 
-__all__ = ["DetectionTime", "detection_time", "requests_to_failed_server", "simulate_failed_requests"]
+__all__ = ["DetectionTime", "detection_time", "requests_to_failed_server", "simulate_failed_requests",
+           "vrrp_failover_time"]
 
 
 @dataclass(frozen=True)
@@ -160,3 +161,37 @@ def simulate_failed_requests(arrival_rate: float, servers: int, interval_s: floa
         return rng.binomial(arrivals, 1.0 / n)
     offset = rng.integers(0, n, trials)  # the dead server's position in the round-robin cycle
     return (arrivals + offset) // n
+
+
+def vrrp_failover_time(advertisement_interval_s: float = 1.0, priority: int = 100) -> float:
+    """Seconds before the backup of an active/passive balancer pair takes over from a dead master.
+
+    The master of a VRRP pair (keepalived, and most hardware balancers)
+    multicasts an advertisement every :math:`A` seconds; the backup declares
+    it dead after the *master down interval*
+
+    .. math:: T_{down} = 3A + \\frac{(256 - p)\\,A}{256}
+
+    without one, with :math:`p` the backup's priority (the skew term lets the
+    backup with the highest priority win), and then claims the virtual IP
+    address.  The moment of death is uniform within the last interval, so the
+    outage lasts between :math:`T_{down} - A` and :math:`T_{down}`; the
+    function returns the upper bound, the usual figure.  Connections open
+    on the dead master are lost; the new master's gratuitous ARP takes
+    milliseconds.
+
+    Parameters
+    ----------
+    advertisement_interval_s : float
+        :math:`A`, seconds, in (0, 40.95] (VRRPv3 counts centiseconds in 12 bits); keepalived's default is 1 s.
+    priority : int
+        :math:`p` of the backup, 1-254 (255 is reserved for the address owner); the default is 100.
+
+    References
+    ----------
+    S. Nadas, *Virtual Router Redundancy Protocol (VRRP) Version 3 for IPv4 and
+    IPv6*, RFC 5798, IETF, 2010, §6.1.
+    """
+    a = check_in_range(advertisement_interval_s, "advertisement_interval_s", 0.0, 40.95, low_open=True, scalar=True)
+    p = check_integer(priority, "priority", minimum=1, maximum=254, scalar=True)
+    return float(3 * a + (256 - p) * a / 256)
