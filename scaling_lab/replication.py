@@ -22,6 +22,7 @@ Martin Kleppmann, *Designing Data-Intensive Applications*, O'Reilly, 2017, ch. 5
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +38,7 @@ from .core.validation import (
 from .queueing import MMc
 from .core.arrays import scalar_or_array
 
-__all__ = ["ReadScaling", "read_scaling", "ReplicationLag"]
+__all__ = ["ReadScaling", "read_scaling", "ReplicationLag", "apply_thread_rate", "ReplicaLoss", "replica_loss"]
 
 
 @dataclass(frozen=True)
@@ -241,3 +242,124 @@ class ReplicationLag:
     def __repr__(self) -> str:
         return (f"ReplicationLag(write_rate={self.write_rate!r}, apply_rate={self.apply_rate!r}, "
                 f"network_delay_s={self.network_delay_s!r})")
+
+
+def apply_thread_rate(node_capacity_per_s: float, cores: int, apply_cost: float = 1.0) -> float:
+    """Writes per second one apply thread replays, on a node of ``cores`` cores.
+
+    A node that completes :math:`c_n` requests per second on :math:`m` cores
+    spends :math:`m/c_n` core-seconds per request; replaying a write costs
+    :math:`a` times that, and a single apply thread uses one core:
+
+    .. math:: \\mu = \\frac{c_n}{m\\,a}.
+
+    With :math:`m = 4`, :math:`c_n = 1000` and :math:`a = 0.5`: 2 ms a write,
+    500 writes per second, while the whole node could replay
+    :math:`c_n/a = 2000`.  The lag model (:class:`ReplicationLag`) takes
+    :math:`\\mu` as its ``apply_rate``.
+
+    Parameters
+    ----------
+    node_capacity_per_s : float
+        :math:`c_n > 0`, requests per second of the whole node at full utilization.
+    cores : int
+        :math:`m \\ge 1`.
+    apply_cost : float
+        :math:`a > 0`, cost of replaying a write relative to one request.
+
+    References
+    ----------
+    Kleppmann (2017), ch. 5; PostgreSQL and MySQL replicas apply the stream
+    with one process or thread unless parallel apply is configured.
+    """
+    cap = check_positive(node_capacity_per_s, "node_capacity_per_s", scalar=True)
+    m = check_integer(cores, "cores", minimum=1, maximum=MAX_COUNT, scalar=True)
+    a = check_positive(apply_cost, "apply_cost", scalar=True)
+    return float(cap / (m * a))
+
+
+@dataclass(frozen=True)
+class ReplicaLoss:
+    """Result of :func:`replica_loss`: each read replica before and after losing some.
+
+    Attributes
+    ----------
+    utilization_before, utilization_after : float
+        Fraction of a replica's capacity in use (>= 1: overloaded).
+    mean_read_before_s, mean_read_after_s : float
+        Mean response of a read, seconds (``inf`` when overloaded).
+    replicas_to_saturation : int
+        Replicas that can be lost before the rest saturate (reads and replay at 100 %).
+    """
+
+    utilization_before: float
+    utilization_after: float
+    mean_read_before_s: float
+    mean_read_after_s: float
+    replicas_to_saturation: int
+
+    @property
+    def stable_after(self) -> bool:
+        """True when the remaining replicas keep up."""
+        return self.utilization_after < 1.0
+
+
+def replica_loss(arrival_rate: float, read_fraction: float, replicas: int, *, node_capacity_per_s: float,
+                 cores: int, apply_cost: float = 1.0, lost: int = 1) -> ReplicaLoss:
+    """What losing ``lost`` of ``replicas`` read replicas does to the others' load and read latency.
+
+    Each replica serves its share :math:`fR/r` of the reads and replays all
+    :math:`(1-f)R` writes at cost :math:`a` (:func:`read_scaling`), so its
+    load in request-equivalents per second and its utilization are
+
+    .. math:: \\lambda_r = \\frac{fR}{r} + a(1-f)R, \\qquad \\rho = \\frac{\\lambda_r}{c_n}.
+
+    Reads queue at the node's :math:`m` cores, modelled as an M/M/m queue
+    with rate :math:`c_n/m` per core fed at :math:`\\lambda_r`; the mean read
+    time is that queue's mean response.  After losing :math:`\\ell` replicas
+    the same holds with :math:`r - \\ell`.  The replicas that may be lost
+    before saturation are :math:`r - \\lfloor fR/(c_n - a(1-f)R) \\rfloor - 1`
+    (none if the writes alone saturate a replica).  A promoted replica leaves
+    the read pool too: a failover of the primary is a loss of one replica.
+
+    Parameters
+    ----------
+    arrival_rate : float
+        :math:`R > 0`, requests per second (reads and writes).
+    read_fraction : float
+        :math:`f` in [0, 1].
+    replicas : int
+        :math:`r \\ge 1` before the loss.
+    node_capacity_per_s : float
+        :math:`c_n`, requests per second of one replica at full utilization.
+    cores : int
+        :math:`m \\ge 1` cores per replica.
+    apply_cost : float
+        :math:`a \\ge 0`.
+    lost : int
+        :math:`\\ell`, replicas lost, in [0, r - 1].
+
+    References
+    ----------
+    Kleppmann (2017), ch. 5; Kleinrock (1975) for the M/M/m queue.
+    """
+    lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
+    f = check_probability(read_fraction, "read_fraction", scalar=True)
+    r = check_integer(replicas, "replicas", minimum=1, maximum=MAX_COUNT, scalar=True)
+    cap = check_positive(node_capacity_per_s, "node_capacity_per_s", scalar=True)
+    m = check_integer(cores, "cores", minimum=1, maximum=MAX_COUNT, scalar=True)
+    a = check_nonnegative(apply_cost, "apply_cost", scalar=True)
+    gone = check_integer(lost, "lost", minimum=0, maximum=MAX_COUNT, scalar=True)
+    if gone >= r:
+        raise ValueError(f"lost must be in [0, replicas - 1 = {r - 1}], got {gone}")
+    replay = a * (1 - f) * lam
+
+    def state(k: int) -> tuple[float, float]:
+        load = f * lam / k + replay
+        return load / cap, float(MMc(load, cap / m, m).mean_response) if load > 0 else m / cap
+
+    (u0, t0), (u1, t1) = state(r), state(r - gone)
+    spare = cap - replay
+    needed = math.floor(f * lam / spare) + 1 if spare > 0 else None  # fewest replicas strictly below 100 %
+    can_lose = max(r - max(needed, 1), 0) if needed is not None else 0
+    return ReplicaLoss(float(u0), float(u1), t0, t1, int(can_lose))

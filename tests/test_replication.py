@@ -85,3 +85,33 @@ def test_bad_arguments():
         read_scaling(1.2, 2, primary_capacity_per_s=10.0)
     with pytest.raises(ValueError, match="max_stale_probability"):
         ReplicationLag(1.0, 2.0).read_delay_for(0.0)
+
+
+def test_apply_thread_rate_is_one_core_of_the_node():
+    from scaling_lab.replication import apply_thread_rate
+    assert apply_thread_rate(1_000, 4, 0.5) == pytest.approx(500.0)  # 4 ms a request per core, half for a replay
+    assert apply_thread_rate(1_000, 1, 0.5) == pytest.approx(1_000 / 0.5)  # one core: the whole node
+    with pytest.raises(ValueError, match="cores"):
+        apply_thread_rate(1_000, 0)
+
+
+def test_replica_loss_agrees_with_read_scaling_and_the_simulator():
+    from scaling_lab.replication import read_scaling, replica_loss
+    from scaling_lab.simulation import simulate_queue
+    kw = dict(node_capacity_per_s=1_000, cores=4, apply_cost=0.5)
+    # at the group's capacity with r - 1 replicas, the survivors are exactly saturated
+    limit = read_scaling(0.9, 7, primary_capacity_per_s=1_000, apply_cost=0.5).max_request_rate
+    assert replica_loss(limit, 0.9, 8, lost=1, **kw).utilization_after == pytest.approx(1.0)
+    loss = replica_loss(4_000, 0.9, 8, lost=1, **kw)
+    assert loss.utilization_before == pytest.approx(0.65) and loss.utilization_after == pytest.approx(5 / 7)
+    # replicas_to_saturation: losing that many keeps them below 100 %, one more does not
+    k = loss.replicas_to_saturation
+    assert k == 3
+    assert replica_loss(4_000, 0.9, 8, lost=k, **kw).stable_after
+    assert not replica_loss(4_000, 0.9, 8, lost=k + 1, **kw).stable_after
+    # the mean read time is an M/M/4 queue at the replica's load: check it against the simulator
+    load = 0.9 * 4_000 / 7 + 0.5 * 0.1 * 4_000
+    sim = simulate_queue(load, 250.0, 4, n_requests=200_000, seed=3)
+    assert abs(sim.mean_response - loss.mean_read_after_s) < 3 * sim.mean_response_ci
+    with pytest.raises(ValueError, match="lost"):
+        replica_loss(4_000, 0.9, 2, lost=2, **kw)
