@@ -56,7 +56,7 @@ from .planner import (
 from .presentation.explorer import Explorer, Slider, is_static
 from .presentation.plotting import latency_vs_load_figure, slo_line
 from .queueing import MG1, MMc, erlang_b, erlang_c
-from .replication import ReadScaling, ReplicationLag, read_scaling
+from .replication import ReadScaling, ReplicaLoss, ReplicationLag, apply_thread_rate, read_scaling, replica_loss
 from .scalability import USLFit, amdahl_speedup, fit_usl, usl_peak_concurrency, usl_throughput
 from .sessions import (
     SessionStore, expected_max_standard_normal, new_server_load_share, prob_session_interrupted,
