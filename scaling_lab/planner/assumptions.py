@@ -45,6 +45,24 @@ def _regions(value, name: str) -> tuple:
     return regions
 
 
+def _family(value, name: str) -> str:
+    from .prices import family_sizes
+    try:
+        family_sizes(value)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{name}: {err}") from None
+    return value
+
+
+def _instance(value, name: str) -> str:
+    from .prices import instance
+    try:
+        instance(value)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{name}: {err}") from None
+    return value
+
+
 def _optional(check: Callable) -> Callable:
     return lambda value, name: None if value is None else check(value, name)
 
@@ -70,22 +88,53 @@ class Assumptions:
     cloud machines; each comes from the chapter named with it.
     """
 
+    # Traffic and headroom
     requests_per_user: float = _assumption(30.0, "requests one daily user sends per day", "single-server",
                                            _positive)
     peak_to_average: float = _assumption(3.0, "peak request rate over the daily mean (>= 1)", "single-server",
                                          _at_least_one)
+    forecast_margin: float = _assumption(0.2, "fraction by which the peak may exceed its forecast; every tier "
+                                         "is sized for the peak times (1 + margin)", "millions-of-users",
+                                         _nonnegative)
+    max_utilization: float = _assumption(0.8, "highest busy fraction of any tier at the forecast peak with every "
+                                         "machine up", "load-balancer", partial(check_in_range, low=0.0, high=1.0,
+                                                                                  low_open=True))
+    n_plus_two_above: int = _assumption(20, "machines per site above which a pool keeps two spares (N+2) "
+                                        "instead of one", "load-balancer", _count)
     read_fraction: float = _assumption(0.9, "fraction of requests that only read, in [0, 1]",
                                        "database-replication", _fraction)
+    # Web tier
     web_service_time_s: float = _assumption(0.040, "mean work of one request on a web worker, seconds",
                                             "single-server", _positive)
-    web_workers_per_server: int = _assumption(8, "workers per web server", "load-balancer", _count)
+    web_family: str = _assumption("m6i", "instance family of the web servers (size chosen by cost)",
+                                  "vertical-vs-horizontal", _family)
+    web_workers_per_vcpu: float = _assumption(1.0, "web workers per vCPU (1 for CPU-bound requests)",
+                                              "vertical-vs-horizontal", _positive)
+    reserved_vcpus_per_machine: float = _assumption(1.0, "vCPUs of every machine kept for the OS, agents and "
+                                                    "sidecars", "vertical-vs-horizontal", _nonnegative)
     latency_slo_s: float = _assumption(0.250, "latency SLO, seconds, at the quantile slo_quantile",
                                        "single-server", _positive)
     slo_quantile: float = _assumption(0.99, "quantile of the latency SLO (0.99: the p99)", "single-server",
                                       _open_fraction)
+    # Load balancers
+    lb_family: str = _assumption("c6i", "instance family of the load-balancer nodes (size chosen by cost)",
+                                 "load-balancer", _family)
+    lb_arrival_rate_per_vcpu: float = _assumption(5_000.0, "requests per second one vCPU of a load balancer "
+                                                  "forwards (TLS terminated)", "load-balancer", _positive)
+    lb_bandwidth_bps_per_vcpu: float = _assumption(0.39e9, "sustained network bits per second per vCPU "
+                                                   "(c6i baseline bandwidth)", "load-balancer", _positive)
+    # Session store
+    session_ops_per_request: float = _assumption(1.2, "session-store operations per web request",
+                                                 "stateless-web-tier", _positive)
+    session_op_time_s: float = _assumption(20e-6, "mean time of one session-store operation on one node, seconds",
+                                           "stateless-web-tier", _positive)
+    session_instance: str = _assumption("r6i.large", "instance type of one session-store node",
+                                        "stateless-web-tier", _instance)
+    # Database
     db_query_time_s: float = _assumption(0.005, "mean time of one database query, seconds", "database-tier",
                                          _positive)
-    db_cores: int = _assumption(8, "cores per database node", "database-tier", _count)
+    db_family: str = _assumption("r6i", "instance family of the database nodes (size chosen by cost; one "
+                                 "query per vCPU at a time)", "database-tier", _family)
     db_latency_slo_s: float = _assumption(0.050, "p99 query time a database node must keep, seconds "
                                           "(sets a node's capacity)", "database-tier", _positive)
     apply_cost: float = _assumption(0.5, "cost of replaying one write on a replica, relative to a query",
@@ -94,33 +143,72 @@ class Assumptions:
                                               "sharding", partial(check_integer, minimum=0))
     stored_bytes_per_user: float = _assumption(100e3, "database bytes per daily user", "sharding", _positive)
     db_storage_bytes: float = _assumption(4e12, "bytes one database primary holds", "sharding", _positive)
-    object_bytes: float = _assumption(1e3, "bytes of one cached object and of one dynamic response", "cache",
-                                      _positive)
+    # Storage and backups
+    storage_growth_per_month: float = _assumption(0.03, "monthly growth of the stored data (fraction)",
+                                                  "sharding", _nonnegative)
+    storage_horizon_months: float = _assumption(12.0, "months of growth the disks are provisioned for",
+                                                "sharding", _nonnegative)
+    block_storage_price_per_gb: float = _assumption(0.08, "dollars per provisioned GB of database disk a month "
+                                                    "(gp3 list price)", "sharding", _nonnegative)
+    backup_copies: float = _assumption(2.0, "full copies of the data the backups hold (a weekly full and its "
+                                       "daily increments come to about two)", "database-replication",
+                                       _nonnegative)
+    backup_price_per_gb: float = _assumption(0.05, "dollars per GB of backup a month (snapshot list price)",
+                                             "database-replication", _nonnegative)
+    # Cache
+    object_bytes: float = _assumption(1e3, "bytes of one cached object, one dynamic response and one write",
+                                      "cache", _positive)
     zipf_alpha: float = _assumption(1.0, "Zipf exponent of the objects' popularity", "cache", _positive)
     cache_hit_ratio: float = _assumption(0.8, "hit ratio the cache is sized for, in (0, 1)", "cache",
                                          _open_fraction)
-    cache_node_bytes: float = _assumption(64e9, "usable memory of one cache node, bytes", "cache", _positive)
+    cache_family: str = _assumption("r6i", "instance family of the cache nodes (size chosen by cost)", "cache",
+                                    _family)
+    cache_memory_fraction: float = _assumption(0.75, "fraction of a cache node's memory that holds objects",
+                                               "cache", _open_fraction)
     cache_node_ops_per_s: float = _assumption(100e3, "operations per second one cache node serves", "cache",
                                               _positive)
+    # CDN and bandwidth
     static_bytes_per_request: float = _assumption(50e3, "static bytes (images, scripts) per request", "cdn",
                                                   _nonnegative)
-    origin_bandwidth_bps: float = _assumption(1e9, "bits per second the origin serves static content at before "
-                                              "a CDN is needed", "cdn", _positive)
+    origin_bandwidth_bps: float = _assumption(10e9, "bits per second the origin can serve static content at "
+                                              "(above it a CDN is required)", "cdn", _positive)
+    cdn_request_price_per_10k: float = _assumption(0.01, "dollars per 10,000 CDN requests (HTTPS list price)",
+                                                   "cdn", _nonnegative)
+    # Geography
     user_regions: tuple = _assumption(("North America",), "world regions of the users, among the regions of "
                                       "cities.csv (comma-separated on the command line)", "data-centers", _regions)
     max_rtt_ms: float = _assumption(100.0, "round-trip-time ceiling from any user city to its data center, ms",
                                     "data-centers", _positive)
     route_factor: float = _assumption(1.6, "real network path length over the great circle (>= 1)",
                                       "data-centers", _at_least_one)
+    # Background jobs
     jobs_per_user: float = _assumption(0.2, "background jobs (photo processing) per user per day (0: none)",
                                        "message-queues", _nonnegative)
     job_time_s: float = _assumption(1.0, "mean work of one background job, seconds", "message-queues", _positive)
-    max_job_wait_s: float = _assumption(30.0, "mean time a job may wait in the queue, seconds", "message-queues",
-                                        _positive)
-    worker_slots_per_machine: int = _assumption(8, "jobs one worker machine runs at once", "message-queues",
-                                                _count)
+    peak_duration_s: float = _assumption(3600.0, "how long the daily peak lasts, seconds", "message-queues",
+                                         _positive)
+    drain_target_s: float = _assumption(1800.0, "seconds after the peak by which the job backlog must be gone",
+                                        "message-queues", _nonnegative)
+    worker_family: str = _assumption("c6i", "instance family of the worker machines (size chosen by cost; one "
+                                     "job per usable vCPU)", "message-queues", _family)
+    # Telemetry
+    log_bytes_per_request: float = _assumption(500.0, "bytes of logs per request", "logging-metrics-automation",
+                                               _nonnegative)
+    log_sample_rate: float = _assumption(1.0, "fraction of requests logged", "logging-metrics-automation",
+                                         _fraction)
+    metrics_per_machine: float = _assumption(500.0, "time series every machine exports",
+                                             "logging-metrics-automation", _nonnegative)
+    scrape_interval_s: float = _assumption(15.0, "seconds between metric scrapes", "logging-metrics-automation",
+                                           _positive)
+    telemetry_ingest_price_per_gb: float = _assumption(0.50, "dollars per GB of logs and metrics ingested",
+                                                       "logging-metrics-automation", _nonnegative)
+    telemetry_retention_days: float = _assumption(30.0, "days logs and metrics are kept",
+                                                  "logging-metrics-automation", _nonnegative)
+    telemetry_storage_price_per_gb: float = _assumption(0.03, "dollars per GB of kept telemetry a month",
+                                                        "logging-metrics-automation", _nonnegative)
+    # Availability
     availability_target: float | None = _assumption(
-        0.999, "fraction of time the service must be up, in [0, 1); none plans for capacity only",
+        0.999, "fraction of time the service must be up, in [0, 1); none plans for capacity only (no spares)",
         "database-replication", _optional(partial(check_in_range, low=0.0, high=1.0, high_open=True)))
     server_mttf_h: float = _assumption(2000.0, "mean time to failure of one machine, hours",
                                        "database-replication", _positive)
@@ -129,21 +217,6 @@ class Assumptions:
     failover_s: float = _assumption(30.0, "database failover time, seconds", "database-replication", _nonnegative)
     site_availability: float = _assumption(0.9999, "availability of one data center as a whole", "data-centers",
                                            partial(check_in_range, low=0.0, high=1.0, low_open=True))
-    web_server_price: float = _assumption(250.0, "dollars per web server per month", "millions-of-users",
-                                          _nonnegative)
-    db_node_price: float = _assumption(700.0, "dollars per database node per month", "millions-of-users",
-                                       _nonnegative)
-    cache_node_price: float = _assumption(450.0, "dollars per cache node per month", "millions-of-users",
-                                          _nonnegative)
-    worker_price: float = _assumption(250.0, "dollars per worker machine per month", "millions-of-users",
-                                      _nonnegative)
-    load_balancer_price: float = _assumption(25.0, "dollars per load balancer per month", "millions-of-users",
-                                             _nonnegative)
-    egress_price_per_gb: float = _assumption(0.085, "dollars per GB served from the origin", "millions-of-users",
-                                             _nonnegative)
-    cdn_price_per_gb: float = _assumption(0.085, "dollars per GB served by the CDN (first list-price tiers equal "
-                                          "the origin's, so a CDN is bought for bandwidth, not price)",
-                                          "millions-of-users", _nonnegative)
 
     def __post_init__(self):
         for f in fields(self):
@@ -156,9 +229,9 @@ class Assumptions:
                              f"of {self.db_query_time_s} s (the p99 of the query alone exceeds it)")
 
     @property
-    def unavailability_budget(self) -> float | None:
-        """Each of the three serial tiers' share of the target's unavailability, :math:`(1 - A)/3`."""
-        return None if self.availability_target is None else (1.0 - self.availability_target) / 3.0
+    def unavailability(self) -> float | None:
+        """The target's unavailability :math:`U = 1 - A` (``None`` without a target)."""
+        return None if self.availability_target is None else 1.0 - self.availability_target
 
     def as_dict(self) -> dict:
         """Every assumption by name (tuples as lists), e.g. for JSON."""

@@ -7,7 +7,15 @@ plan
     (:func:`scaling_lab.planner.planning.plan`).
 journey
     The number of daily users at which each component of the journey first
-    becomes necessary (:func:`scaling_lab.planner.planning.entry_points`).
+    becomes necessary, in the order they enter and why
+    (:func:`scaling_lab.planner.planning.entry_points`).
+sensitivity
+    Which assumptions move the bill most, ±20 % each
+    (:func:`scaling_lab.planner.sensitivity.sensitivity`).
+
+``--format table|json|csv`` chooses the output (the JSON carries every
+assumption used); ``plan --band N`` adds the 5-95 % band of the bill over N
+samples of the uncertain inputs (:func:`scaling_lab.planner.sensitivity.cost_band`).
 
 Every field of :class:`scaling_lab.planner.assumptions.Assumptions` is an
 option of both (``--read-fraction``, ``--latency-slo-s``,
@@ -23,8 +31,14 @@ import argparse
 from dataclasses import fields
 from typing import Callable
 
+import json
+
+import pandas as pd
+
 from .assumptions import Assumptions, assumption_help, default_of
 from .planning import entry_points, plan
+from .report import plan_to_dict, plans_to_csv
+from .sensitivity import cost_band, sensitivity
 from .steps import COMPONENTS
 
 __all__ = ["build_parser", "main", "SUBCOMMANDS"]
@@ -58,6 +72,8 @@ def _option_type(name: str) -> Callable:
         return _regions
     if name == "availability_target":
         return _optional_number
+    if isinstance(default, str):
+        return str
     if isinstance(default, int) and not isinstance(default, bool):
         return _integer
     return _number
@@ -81,17 +97,66 @@ def _assumptions(args: argparse.Namespace) -> Assumptions:
     return Assumptions(**{f.name: getattr(args, f.name) for f in fields(Assumptions) if hasattr(args, f.name)})
 
 
+def _band_text(band) -> str:
+    lo, mid, hi = band.monthly_cost
+    return (f"  cost band (5-50-95 %, {len(band.samples)} samples of forecast, service time, hit ratio): "
+            f"${lo:,.0f} - ${mid:,.0f} - ${hi:,.0f}")
+
+
 def _run_plan(args: argparse.Namespace) -> None:
-    print(plan(args.daily_users, _assumptions(args)).report())
+    p = plan(args.daily_users, _assumptions(args))
+    band = cost_band(args.daily_users, p.assumptions, n_samples=args.band, seed=args.seed) if args.band else None
+    if args.format == "json":
+        out = plan_to_dict(p)
+        if band is not None:
+            out["cost_band"] = {"q": list(band.q), "monthly_cost": list(band.monthly_cost),
+                                "machines": list(band.machines)}
+        print(json.dumps(out, indent=2))
+    elif args.format == "csv":
+        print(plans_to_csv([p]), end="")
+    else:
+        print(p.report() + ("\n" + _band_text(band) if band is not None else ""))
 
 
 def _run_journey(args: argparse.Namespace) -> None:
-    points = entry_points(_assumptions(args), max_users=args.max_users)
-    print(f"Daily users at which each component first becomes necessary (up to {args.max_users:,.0f}):")
-    for c in COMPONENTS:
-        value = points[c.key]
-        when = "not needed" if value is None else f"{value:>14,.0f}"
-        print(f"  {c.label:<40} {when:>14}   (chapter {c.chapter_number})")
+    a = _assumptions(args)
+    points = entry_points(a, max_users=args.max_users)
+    order = sorted(COMPONENTS, key=lambda c: (points[c.key] is None, points[c.key] or 0.0))
+    rows = []
+    for c in order:
+        users = points[c.key]
+        reason = plan(users, a).tiers[c.step].reason if users is not None else ""
+        rows.append({"component": c.key, "label": c.label, "chapter": c.chapter_number, "daily_users": users,
+                     "reason": reason})
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    elif args.format == "csv":
+        print(pd.DataFrame(rows).to_csv(index=False), end="")
+    else:
+        print(f"Components in the order they enter (up to {args.max_users:,.0f} daily users):")
+        for r in rows:
+            when = "not needed" if r["daily_users"] is None else f"{r['daily_users']:>14,.0f}"
+            print(f"  {when:>14}  {r['label']:<40} (chapter {r['chapter']})  {r['reason']}")
+
+
+def _run_sensitivity(args: argparse.Namespace) -> None:
+    table = sensitivity(args.daily_users, _assumptions(args), rel=args.rel)
+    if args.format == "json":
+        print(table.to_json(orient="records", indent=2))
+    elif args.format == "csv":
+        print(table.to_csv(index=False), end="")
+    else:
+        base = plan(args.daily_users, _assumptions(args)).monthly_cost
+        print(f"Monthly cost ${base:,.0f} at {args.daily_users:,.0f} daily users; each assumption moved "
+              f"±{args.rel:.0%} (fractions: their complement):")
+        for r in table.head(args.top).itertuples():
+            print(f"  {r.assumption:<28} ${r.cost_low:>12,.0f} .. ${r.cost_high:>12,.0f}  "
+                  f"(machines {r.machines_low:,} .. {r.machines_high:,})")
+
+
+def _add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                        help="output format [table]")
 
 
 def _add_plan(sub) -> None:
@@ -99,20 +164,37 @@ def _add_plan(sub) -> None:
                        description="Print the architecture and monthly cost for a number of daily users.")
     p.add_argument("--daily-users", type=_number, required=True, metavar="N",
                    help="daily active users, e.g. 10_000_000")
+    _add_format(p)
+    p.add_argument("--band", type=_integer, default=0, metavar="N",
+                   help="also give the 5-95 %% band of the bill over N samples of the uncertain inputs [0: no]")
+    p.add_argument("--seed", type=_integer, default=0, metavar="S", help="seed of the band's samples [0]")
     _add_assumptions(p)
     p.set_defaults(run=_run_plan, parser=p)
 
 
 def _add_journey(sub) -> None:
     j = sub.add_parser("journey", help="daily users at which each component first becomes necessary",
-                       description="Print the daily users at which each component first becomes necessary.")
+                       description="Print the daily users at which each component first becomes necessary, "
+                                   "in the order they enter and why.")
     j.add_argument("--max-users", type=_number, default=1e8, metavar="N", help="largest user count [1e8]")
+    _add_format(j)
     _add_assumptions(j)
     j.set_defaults(run=_run_journey, parser=j)
 
 
+def _add_sensitivity(sub) -> None:
+    s = sub.add_parser("sensitivity", help="which assumptions move the bill most",
+                       description="Print the bill with each assumption moved down and up (a tornado).")
+    s.add_argument("--daily-users", type=_number, required=True, metavar="N", help="daily active users")
+    s.add_argument("--rel", type=_number, default=0.2, metavar="R", help="relative move of each assumption [0.2]")
+    s.add_argument("--top", type=_integer, default=12, metavar="K", help="rows shown in the table [12]")
+    _add_format(s)
+    _add_assumptions(s)
+    s.set_defaults(run=_run_sensitivity, parser=s)
+
+
 #: Functions that each add one subcommand to the subparsers (``set_defaults(run=..., parser=...)``).
-SUBCOMMANDS = (_add_plan, _add_journey)
+SUBCOMMANDS = (_add_plan, _add_journey, _add_sensitivity)
 
 
 def build_parser() -> argparse.ArgumentParser:

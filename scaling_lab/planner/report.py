@@ -23,15 +23,18 @@ def text_report(p) -> str:
     """A readable, multi-line description of the plan ``p``: one line per tier, availability, the bill."""
     a = p.assumptions
     target = "none (capacity only)" if a.availability_target is None else f"{a.availability_target:.4%}"
+    width = max(len(s.label) for s in p.steps) + 1
     lines = [f"Capacity plan for {p.daily_users:,.0f} daily active users",
-             f"  latency SLO       p{100 * a.slo_quantile:g} <= {1e3 * a.latency_slo_s:g} ms; "
+             f"  {'latency SLO':<{width}} p{100 * a.slo_quantile:g} <= {1e3 * a.latency_slo_s:g} ms; "
              f"availability target {target}", ""]
-    lines += [f"  {s.label:<17} {s.describe(p.tiers[s.name], a)}" for s in p.steps]
+    lines += [f"  {s.label:<{width}} {s.describe(p.tiers[s.name], a)}" for s in p.steps]
     verdict = ("no target" if a.availability_target is None
                else "meets the target" if p.meets_availability else "MISSES the target")
-    lines += [f"  {'availability':<17} {p.availability:.5%} ({verdict})", "",
-              f"  monthly cost      ${p.monthly_cost:,.0f}"]
-    lines += [f"    {name:<16}${dollars:>14,.0f}" for name, dollars in p.cost.items()]
+    parts = ", ".join(f"{name} {u:.1e}" for name, u in p.unavailability.items())
+    lines += [f"  {'availability':<{width}} {p.availability:.5%} ({verdict}; unavailability {parts})", "",
+              f"  {'monthly cost':<{width}} ${p.monthly_cost:,.0f}"]
+    lines += [f"    {name:<{width - 2}} ${dollars:>12,.0f}" for name, dollars in p.cost.items()]
+    lines += [f"  warning: {w}" for t in p.tiers.values() for w in t.warnings]
     return "\n".join(lines)
 
 

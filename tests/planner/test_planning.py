@@ -1,5 +1,6 @@
-"""Capacity planner: monotone in load, each threshold where its chapter's model puts it, bad input."""
+"""Capacity planner: each tier checked against its chapter's model, the simulator or a hand computation."""
 
+import json
 import math
 
 import numpy as np
@@ -7,32 +8,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaling_lab.planner import models
 from scaling_lab.availability import k_of_n_unavailability
+from scaling_lab.backlog import burst_backlog
 from scaling_lab.cache import hit_ratio, zipf_popularity
-from scaling_lab.geography import load_cities, load_cloud_regions, nearest_datacenter
-from scaling_lab.planner import COMPONENTS, Assumptions, entry_points, plan, sweep, zipf_cache_items
 from scaling_lab.capacity import max_arrival_rate, servers_needed
+from scaling_lab.datacenters import failover_shares
+from scaling_lab.geography import load_cities, load_cloud_regions, nearest_datacenter
+from scaling_lab.planner import COMPONENTS, Assumptions, entry_points, models, plan, sweep, zipf_cache_items
+from scaling_lab.planner.prices import family_sizes, instance
+from scaling_lab.planner.report import plan_to_dict, plan_to_json
+from scaling_lab.queueing import MMc
 from scaling_lab.replication import read_scaling
-from scaling_lab.traffic import daily_users_supported
+from scaling_lab.simulation import Exponential, simulate_pool
 
-CAPACITY_ONLY = Assumptions(availability_target=None)
-MONOTONE = ["web_servers", "load_balancers", "database_nodes", "shards", "cache_nodes", "worker_machines",
-            "data_centers", "cdn", "machines", "monthly_cost", "peak_arrival_rate", "cache_gb"]
-
-
-def _users_at_rate(rate, a=CAPACITY_ONLY):
-    return daily_users_supported(rate, a.requests_per_user, a.peak_to_average)
-
-
-def _value(p, column):
-    return p.counts()[column] if column in p.counts() else p.needed[column]
-
-
-def _crosses(column, users, before, after, a=CAPACITY_ONLY, eps=1e-6):
-    below = _value(plan(users * (1 - eps), a), column)
-    above = _value(plan(users * (1 + eps), a), column)
-    return below == before and above == after
+A = Assumptions()
+U_SERVER = A.server_mttr_h / (A.server_mttf_h + A.server_mttr_h)
 
 
 # --- building blocks ----------------------------------------------------------------------------
@@ -52,125 +42,159 @@ def test_generalized_harmonic_euler_maclaurin_against_exact_sums():
         np.testing.assert_allclose(models._generalized_harmonic(n, alpha), exact, rtol=1e-12)
 
 
-# --- monotone in load ---------------------------------------------------------------------------
-@pytest.mark.parametrize("kw", [{}, {"availability_target": None}, {"read_fraction": 0.5},
-                                {"user_regions": ("Europe", "Asia"), "availability_target": 0.9999},
-                                {"stored_bytes_per_user": 1e6, "max_replicas_per_shard": 1}])
-def test_no_component_count_decreases_as_users_grow(kw):
-    df = sweep(np.logspace(0, 8, 161), **kw)
-    for col in MONOTONE:
-        assert np.all(np.diff(df[col].to_numpy(dtype=float)) >= 0), col
-    for key in (c.key for c in COMPONENTS):
-        if key != "read_replicas":  # per-shard replicas halve at a split (see Plan.needed)
-            flags = df[f"needs_{key}"].to_numpy()
-            assert not np.any(flags[:-1] & ~flags[1:]), key
+# --- headroom and the web tier -------------------------------------------------------------------
+@pytest.mark.parametrize("users", [1e3, 1e5, 1e6, 1e7, 1e8])
+def test_web_tier_runs_below_its_target_and_meets_the_slo_with_machines_lost(users):
+    p = plan(users)
+    rate = p.traffic.peak_arrival_rate * (1 + A.forecast_margin)
+    w, n = p.web.workers_per_server, p.web.per_site[0]
+    assert p.web.utilization <= A.max_utilization + 1e-12
+    assert rate * A.web_service_time_s / (n * w) == pytest.approx(p.web.utilization)
+    lost = 1 if p.web.needed_per_site[0] + 1 <= A.n_plus_two_above else 2
+    assert p.web.machines_lost >= 1 and p.web.machines_lost == lost
+    survivors = MMc(rate, 1 / A.web_service_time_s, (n - lost) * w)
+    assert survivors.response_quantile(A.slo_quantile) <= A.latency_slo_s
+    assert w == instance(p.web.instance).vcpu - A.reserved_vcpus_per_machine
 
 
-@settings(max_examples=40, deadline=None)
-@given(u1=st.floats(1.0, 2e8), factor=st.floats(1.0, 50.0), read=st.floats(0.0, 1.0),
-       rpu=st.floats(1.0, 200.0), target=st.sampled_from([None, 0.99, 0.999, 0.9999]),
-       regions=st.sampled_from([("North America",), ("Europe", "Asia"), ("Africa", "Oceania", "Europe")]))
-def test_monotone_property(u1, factor, read, rpu, target, regions):
-    a = Assumptions(read_fraction=read, requests_per_user=rpu, availability_target=target, user_regions=regions)
-    small, big = plan(u1, a).counts(), plan(u1 * factor, a).counts()
-    for col in MONOTONE:
-        assert big[col] >= small[col] - 1e-9 * abs(small[col]), col
+def test_planned_web_tier_meets_the_slo_in_simulation_with_a_machine_lost():
+    """Ten million users: the least-connections pool of the plan, one machine down, at the forecast peak."""
+    p = plan(1e7)
+    rate = p.traffic.design_arrival_rate
+    up = p.web.per_site[0] - 1
+    sim = simulate_pool(rate, Exponential(A.web_service_time_s), up, "jsq",
+                        workers_per_server=p.web.workers_per_server, n_requests=200_000, seed=3)
+    assert sim.response_quantile(A.slo_quantile) <= A.latency_slo_s
+    # without the spares and the margin the same pool breaks the SLO at the peak: the headroom is what holds it
+    lean = math.ceil(servers_needed(p.peak_arrival_rate, 1 / A.web_service_time_s,
+                                    max_response_quantile=(A.slo_quantile, A.latency_slo_s))
+                     / p.web.workers_per_server)
+    broken = simulate_pool(p.peak_arrival_rate, Exponential(A.web_service_time_s), lean - 1, "jsq",
+                           workers_per_server=p.web.workers_per_server, n_requests=200_000, seed=3)
+    assert broken.response_quantile(A.slo_quantile) > A.latency_slo_s
 
 
-# --- each threshold where its chapter's model puts it --------------------------------------------
-def test_load_balancer_enters_when_one_web_server_breaks_the_slo():
-    a = CAPACITY_ONLY
-    one_server = max_arrival_rate(1 / a.web_service_time_s, a.web_workers_per_server,
-                                  max_response_quantile=(a.slo_quantile, a.latency_slo_s))
-    assert _crosses("web_servers", _users_at_rate(one_server), 1, 2)
+def test_small_services_get_small_machines_and_large_ones_larger():
+    small, large = plan(1_000), plan(1e8)
+    for tier, family in (("web", A.web_family), ("load_balancers", A.lb_family), ("workers", A.worker_family)):
+        assert getattr(small, tier).instance == family_sizes(family)[0].instance, tier
+    assert small.database.instance == family_sizes(A.db_family)[0].instance
+    assert instance(large.web.instance).vcpu > instance(small.web.instance).vcpu
+    assert small.monthly_cost < 1_000
 
 
-def test_database_separates_when_web_and_database_work_no_longer_fit_one_machine():
-    a = CAPACITY_ONLY
-    shared = max_arrival_rate(1 / (a.web_service_time_s + a.db_query_time_s), a.web_workers_per_server,
-                              max_response_quantile=(a.slo_quantile, a.latency_slo_s))
-    assert _crosses("separate_database", _users_at_rate(shared), False, True)
-    assert plan(1.0, a).database.count == 0
-
-
-def test_cache_enters_when_uncached_queries_exceed_one_database_node():
-    a = CAPACITY_ONLY
-    node = max_arrival_rate(1 / a.db_query_time_s, a.db_cores, max_response_quantile=(0.99, a.db_latency_slo_s))
-    assert _crosses("cache_nodes", _users_at_rate(node), 0, 1)
-    p = plan(2 * _users_at_rate(node), a)
-    assert p.database.read_rate == pytest.approx(p.peak_arrival_rate * a.read_fraction * (1 - a.cache_hit_ratio))
-
-
-def test_cache_size_reaches_the_hit_ratio_it_is_sized_for():
-    p = plan(3e6, CAPACITY_ONLY)
-    n_objects = p.daily_users * CAPACITY_ONLY.stored_bytes_per_user / CAPACITY_ONLY.object_bytes
-    items = p.cache.cache_bytes / CAPACITY_ONLY.object_bytes
-    share = models._generalized_harmonic(items, 1.0) / models._generalized_harmonic(math.floor(n_objects), 1.0)
-    assert share >= CAPACITY_ONLY.cache_hit_ratio
-    assert p.cache.per_site >= p.cache.cache_bytes / CAPACITY_ONLY.cache_node_bytes
-
-
-def test_replicas_enter_at_one_nodes_capacity_and_carry_the_read_load():
-    a = CAPACITY_ONLY
-    u = entry_points(a)["read_replicas"]
-    p = plan(u * 1.001, a)
-    node = p.database.node_max_arrival_rate
-    assert p.database.read_rate + p.database.write_rate == pytest.approx(node, rel=2e-3)
-    f = p.database.read_rate / (p.database.read_rate + p.database.write_rate)
-    carried = read_scaling(f, p.database.replicas_per_shard, primary_capacity_per_s=node, apply_cost=a.apply_cost)
-    assert carried.max_request_rate >= p.database.read_rate + p.database.write_rate
-
-
-def test_shards_split_when_a_primary_with_its_replicas_or_its_disk_is_full():
-    a = CAPACITY_ONLY
-    u = entry_points(a)["sharding"]
-    p = plan(u * 1.001, a)
-    assert p.database.shards == 2 and plan(u * 0.999, a).database.shards == 1
-    rate = p.database.read_rate + p.database.write_rate
-    f = p.database.read_rate / rate
-    full = read_scaling(f, a.max_replicas_per_shard, primary_capacity_per_s=p.database.node_max_arrival_rate,
-                        apply_cost=a.apply_cost).max_request_rate
-    on_disk = u * a.stored_bytes_per_user
-    assert rate == pytest.approx(full, rel=2e-3) or on_disk == pytest.approx(a.db_storage_bytes, rel=2e-3)
-    # storage alone: one primary's disk
-    b = Assumptions(availability_target=None, stored_bytes_per_user=1e7, db_storage_bytes=1e12)
-    assert _crosses("shards", 1e12 / 1e7, 1, 2, b, eps=1e-3)
-
-
-def test_cdn_enters_at_the_origin_bandwidth():
-    a = CAPACITY_ONLY
-    rate = a.origin_bandwidth_bps / (8 * a.static_bytes_per_request)
-    assert _crosses("cdn", _users_at_rate(rate), False, True)
-
-
-def test_queue_workers_are_the_mmc_pool_for_the_mean_wait_target():
-    a = Assumptions()
-    p = plan(2e6, a)
-    jobs = 2e6 * a.jobs_per_user / 86_400 * a.peak_to_average
-    assert p.workers.queue_workers == servers_needed(jobs, 1 / a.job_time_s, max_mean_wait_s=a.max_job_wait_s)
-    assert p.workers.count == math.ceil(p.workers.queue_workers / a.worker_slots_per_machine)
-    assert plan(2e6, a, jobs_per_user=0.0).workers.count == 0
+def test_web_size_is_the_cheapest_of_the_family():
+    p = plan(1e7)
+    rate = p.traffic.design_arrival_rate
+    c = servers_needed(rate, 1 / A.web_service_time_s, max_response_quantile=(A.slo_quantile, A.latency_slo_s))
+    costs = {}
+    for size in family_sizes(A.web_family):
+        w = int(size.vcpu - A.reserved_vcpus_per_machine)
+        need = max(math.ceil(c / w), math.ceil(rate * A.web_service_time_s / (A.max_utilization * w)))
+        n = need + (1 if need + 1 <= A.n_plus_two_above else 2)
+        while k_of_n_unavailability(need, n, U_SERVER) > (1 - A.availability_target) / 5:
+            n += 1
+        costs[size.instance] = n * size.usd_per_month
+    assert p.web.monthly_cost == pytest.approx(min(costs.values()))
+    assert p.web.instance == min(costs, key=costs.get)
 
 
 def test_web_spares_are_the_fewest_that_meet_the_tiers_budget():
-    a = Assumptions(availability_target=0.999)
-    p = plan(5e7, a)
-    needed = math.ceil(servers_needed(p.peak_arrival_rate, 1 / a.web_service_time_s,
-                                      max_response_quantile=(a.slo_quantile, a.latency_slo_s))
-                       / a.web_workers_per_server)
-    n = p.web.per_site
-    u = a.server_mttr_h / (a.server_mttf_h + a.server_mttr_h)
-    assert n > needed
-    assert k_of_n_unavailability(needed, n, u) <= a.unavailability_budget < k_of_n_unavailability(needed, n - 1, u)
+    p = plan(5e7)
+    n, need = p.web.per_site[0], p.web.needed_per_site[0]
+    budget = (1 - A.availability_target) / 5
+    assert k_of_n_unavailability(need, n, U_SERVER) <= budget
+    assert n == need + 2 or k_of_n_unavailability(need, n - 1, U_SERVER) > budget
     assert p.meets_availability
 
 
-def test_two_data_centers_when_one_site_misses_its_budget():
-    assert plan(10.0, availability_target=0.999).sites.count == 1  # 1e-4 <= 3.3e-4
-    p = plan(10.0, availability_target=0.9999)  # 1e-4 > 3.3e-5
-    assert p.sites.count == 2 and p.web.per_site >= 2
-    # each site absorbs the whole load when the other is lost
-    assert p.web.per_site >= plan(10.0, availability_target=None).web.count
+def test_capacity_only_plan_has_no_spares():
+    p = plan(1e6, availability_target=None)
+    assert p.web.per_site == p.web.needed_per_site and p.web.machines_lost == 0
+    assert p.workers.count == math.ceil(p.workers.queue_workers
+                                        / (instance(p.workers.instance).vcpu - A.reserved_vcpus_per_machine))
+    assert p.cache.count == 0 or "spare" not in p.cache.reason
+
+
+# --- every layer ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("users", [1e3, 1e7, 1e9])
+def test_every_tier_on_the_request_path_is_redundant(users):
+    p = plan(users)
+    for tier in ("load_balancers", "web", "sessions"):
+        t = getattr(p, tier)
+        assert min(t.per_site) >= 2, tier
+        assert t.unavailability <= (1 - A.availability_target) / 5
+    assert p.database.replicas_per_shard >= 1
+    assert set(p.unavailability) == {"sites", "load_balancers", "web", "sessions", "database"}
+
+
+def test_load_balancers_carry_the_requests_and_the_bytes():
+    p = plan(1e7)  # no CDN at list prices: the balancers carry the static bytes too
+    vcpu = instance(p.load_balancers.instance).vcpu
+    rate = p.traffic.design_arrival_rate
+    bits = rate * (A.object_bytes + A.static_bytes_per_request) * 8
+    assert p.cdn.count == 0 and p.load_balancers.bandwidth_bps == pytest.approx(bits)
+    need = max(math.ceil(rate / (A.max_utilization * A.lb_arrival_rate_per_vcpu * vcpu)),
+               math.ceil(bits / (A.max_utilization * A.lb_bandwidth_bps_per_vcpu * vcpu)))
+    assert p.load_balancers.count >= need + 1
+
+
+def test_queue_workers_drain_the_peak_backlog_within_the_target():
+    p = plan(1e7)
+    base = 1e7 * A.jobs_per_user / 86_400
+    burst = base * A.peak_to_average * (1 + A.forecast_margin)
+    slots = instance(p.workers.instance).vcpu - A.reserved_vcpus_per_machine
+    up = (p.workers.count - 1) * slots
+    fluid = burst_backlog(base, burst, A.peak_duration_s, 1 / A.job_time_s, up)
+    assert fluid.drain_time_s <= A.drain_target_s
+    assert base * A.job_time_s / up <= A.max_utilization
+    fewer = burst_backlog(base, burst, A.peak_duration_s, 1 / A.job_time_s, up - slots)
+    assert fewer.drain_time_s > A.drain_target_s or base * A.job_time_s / (up - slots) > A.max_utilization
+
+
+def test_database_sees_the_cache_misses_and_the_writes():
+    p = plan(1e7)
+    rate = p.traffic.design_arrival_rate
+    assert p.cache.count >= 1
+    assert p.database.read_rate == pytest.approx(rate * A.read_fraction * (1 - A.cache_hit_ratio))
+    assert p.database.write_rate == pytest.approx(rate * (1 - A.read_fraction))
+    f = p.database.read_rate / (p.database.read_rate + p.database.write_rate)
+    carried = read_scaling(f, p.database.replicas_per_shard - 1, primary_capacity_per_s=p.database.node_max_arrival_rate,
+                           apply_cost=A.apply_cost)
+    assert carried.max_request_rate >= p.database.read_rate + p.database.write_rate  # carries it with a replica lost
+
+
+def test_cache_size_reaches_the_hit_ratio_it_is_sized_for():
+    p = plan(3e6, read_fraction=0.99)
+    n_objects = 3e6 * A.stored_bytes_per_user / A.object_bytes
+    if p.cache.count:
+        share = (models._generalized_harmonic(p.cache.cache_bytes / A.object_bytes, 1.0)
+                 / models._generalized_harmonic(math.floor(n_objects), 1.0))
+        assert share >= A.cache_hit_ratio
+
+
+def test_telemetry_volume_matches_the_logging_chapter():
+    # 10 k req/s on average and 500 bytes a request: 432 GB of logs a day
+    users = 10_000 * 86_400 / A.requests_per_user
+    assert plan(users).telemetry.log_gb_per_day == pytest.approx(432.0)
+
+
+# --- geography -----------------------------------------------------------------------------------
+def test_world_sites_are_sized_from_their_geographic_share_and_failover():
+    regions = ("North America", "South America", "Europe", "Africa", "Middle East", "Asia", "Oceania")
+    p = plan(1e8, user_regions=regions)
+    cities = load_cities()
+    users = cities[cities["region"].isin(regions)]
+    places = load_cloud_regions().set_index("region").loc[list(p.sites.regions)]
+    shares = failover_shares(users["lat"], users["lon"], places["lat"], places["lon"])
+    assert p.sites.count >= 3 and np.allclose(p.sites.shares, shares[0])
+    rate = p.traffic.design_arrival_rate
+    w = p.web.workers_per_server
+    capacity = [max_arrival_rate(1 / A.web_service_time_s, (n - 1) * w,
+                                 max_response_quantile=(A.slo_quantile, A.latency_slo_s)) for n in p.web.per_site]
+    for row in shares:  # normally and with each site down, every site carries its users with a machine lost
+        assert np.all(rate * row <= np.array(capacity) * (1 + 1e-9))
+    assert len(set(p.web.per_site)) > 1  # not an even split
 
 
 def test_geography_places_sites_within_the_rtt_ceiling():
@@ -180,27 +204,82 @@ def test_geography_places_sites_within_the_rtt_ceiling():
     regions = load_cloud_regions().set_index("region").loc[list(p.sites.regions)]
     _, rtt, _ = nearest_datacenter(users["lat"], users["lon"], regions["lat"], regions["lon"], route_factor=1.6)
     assert rtt.max() <= 120.0 and p.sites.max_rtt_ms == pytest.approx(rtt.max())
-    assert plan(1e4, max_rtt_ms=120.0).sites.count == 1
-    assert p.sites.count >= 3
+    assert plan(1e4, max_rtt_ms=120.0).sites.count == 1 and p.sites.count >= 3
+    assert p.sites.write_extra_rtt_ms > 100 and any("write" in w for w in p.sites.warnings)
 
 
-def test_entry_points_follow_the_journey_and_agree_with_direct_thresholds():
-    a = CAPACITY_ONLY
-    e = entry_points(a)
-    one_server = max_arrival_rate(1 / a.web_service_time_s, a.web_workers_per_server,
-                                  max_response_quantile=(a.slo_quantile, a.latency_slo_s))
-    assert e["load_balancer"] == pytest.approx(_users_at_rate(one_server), rel=2e-3)
-    assert e["separate_database"] < e["load_balancer"] < e["cache"] < e["sharding"]
-    assert e["data_centers"] is None and e["message_queue"] == 1.0
-    with_target = entry_points(availability_target=0.999)
+def test_two_data_centers_when_one_site_misses_its_budget():
+    assert plan(10.0, availability_target=0.999).sites.count == 1
+    p = plan(10.0, availability_target=0.9999)
+    assert p.sites.count == 2 and min(p.web.per_site) >= 2
+    assert all(d == pytest.approx(1.0) for d in p.sites.design_shares)  # each site absorbs the other's users
+
+
+# --- the journey and the bill --------------------------------------------------------------------
+def test_monthly_cost_grows_with_users():
+    df = sweep(np.logspace(0, 9, 37))
+    assert np.all(np.diff(df["monthly_cost"].to_numpy()) > 0)
+    assert np.all(np.diff(df["peak_arrival_rate"].to_numpy()) > 0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(u1=st.floats(1.0, 2e8), factor=st.floats(1.0, 50.0), read=st.floats(0.0, 1.0),
+       target=st.sampled_from([0.99, 0.999, 0.9999]))
+def test_a_plan_for_more_users_never_costs_less(u1, factor, read, target):
+    a = Assumptions(read_fraction=read, availability_target=target)
+    assert plan(u1 * factor, a).monthly_cost >= plan(u1, a).monthly_cost * (1 - 1e-9)
+
+
+def test_entry_points_follow_the_journey():
+    e = entry_points(availability_target=None)
+    one_server = max_arrival_rate(1 / A.web_service_time_s, 1, max_response_quantile=(A.slo_quantile, A.latency_slo_s))
+    assert e["load_balancer"] is not None and e["separate_database"] <= e["load_balancer"]
+    assert e["load_balancer"] < e["cache"] < e["sharding"]
+    with_target = entry_points()
     assert with_target["load_balancer"] == 1.0 and with_target["read_replicas"] == 1.0
+    assert with_target["session_store"] == 1.0 and one_server > 0
+
+
+def test_tiered_prices_by_hand():
+    from scaling_lab.planner.prices import tiered_transfer_cost
+    # 10 TB at 0.09, 40 TB at 0.085, 100 TB at 0.07, the rest at 0.05
+    assert tiered_transfer_cost(200_000, "egress") == pytest.approx(10_000 * 0.09 + 40_000 * 0.085 + 100_000 * 0.07
+                                                                    + 50_000 * 0.05)
+    assert tiered_transfer_cost(2_000, "cdn") == pytest.approx(2_000 * 0.085)
+    assert tiered_transfer_cost(0, "cdn") == 0.0
+
+
+def test_cdn_when_cheaper_or_when_the_origin_cannot_serve_the_bytes():
+    for users in (1e4, 1e6, 1e7, 1e8):
+        t = plan(users).cdn
+        forced = t.static_bandwidth_bps > A.origin_bandwidth_bps
+        assert bool(t.count) == (forced or t.with_cdn_cost < t.origin_only_cost)
+        assert t.monthly_cost == pytest.approx(t.with_cdn_cost if t.count else t.origin_only_cost)
+    assert plan(1e8).cdn.count == 1 and plan(1e6).cdn.count == 0
+
+
+def test_warns_past_what_the_models_cover():
+    assert not any(t.warnings for t in plan(1e6).tiers.values())
+    text = plan(1e9).report()
+    assert "warning:" in text and "one site" in text
+
+
+def test_json_round_trips():
+    p = plan(3e6, user_regions=("Europe", "Asia"))
+    d = json.loads(plan_to_json(p))
+    assert d == json.loads(json.dumps(plan_to_dict(p)))
+    again = plan(d["daily_users"], Assumptions(**{k: tuple(v) if isinstance(v, list) else v
+                                                  for k, v in d["assumptions"].items()}))
+    assert plan_to_dict(again) == plan_to_dict(p)
+    assert d["monthly_cost"] == pytest.approx(sum(t["monthly_cost"] for t in d["tiers"].values()))
 
 
 def test_report_names_every_tier():
     text = plan(1e7).report()
-    for word in ("web servers", "database", "cache", "CDN", "queue workers", "data centers", "monthly cost"):
+    for word in ("web servers", "database", "cache", "CDN", "queue workers", "data centers", "monthly cost",
+                 "load balancers", "session store", "telemetry", "storage"):
         assert word in text
-    assert f"{plan(1e7).web.count}" in text
+    assert "1 workers" not in text and "1 replicas" not in text
 
 
 # --- bad input ----------------------------------------------------------------------------------
@@ -213,10 +292,11 @@ def test_bad_user_counts_raise(users):
 @pytest.mark.parametrize("kw, name", [
     ({"read_fraction": 1.5}, "read_fraction"), ({"peak_to_average": 0.5}, "peak_to_average"),
     ({"requests_per_user": 0}, "requests_per_user"), ({"availability_target": 1.0}, "availability_target"),
-    ({"cache_hit_ratio": 1.0}, "cache_hit_ratio"), ({"web_workers_per_server": 2.5}, "web_workers_per_server"),
+    ({"cache_hit_ratio": 1.0}, "cache_hit_ratio"), ({"n_plus_two_above": 2.5}, "n_plus_two_above"),
     ({"user_regions": ("Atlantis",)}, "user_regions"), ({"latency_slo_s": 0.05}, "latency_slo_s"),
     ({"db_latency_slo_s": 0.001}, "db_latency_slo_s"), ({"route_factor": 0.9}, "route_factor"),
-    ({"no_such_thing": 1}, "no_such_thing")])
+    ({"web_family": "z9"}, "web_family"), ({"session_instance": "huge"}, "session_instance"),
+    ({"max_utilization": 0}, "max_utilization"), ({"no_such_thing": 1}, "no_such_thing")])
 def test_bad_assumptions_raise(kw, name):
     with pytest.raises(ValueError, match=name):
         plan(1e6, **kw)

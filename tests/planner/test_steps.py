@@ -72,6 +72,23 @@ def test_assumptions_argument_must_be_assumptions():
         plan(1e6, {"read_fraction": 0.5})
 
 
+def test_sensitivity_and_band_are_exact_at_the_plan_and_reproducible():
+    from scaling_lab.planner import cost_band, sensitivity
+    p = plan(1e6)
+    flat = sensitivity(1e6, rel=0.0, names=["requests_per_user", "read_fraction"])
+    assert np.allclose(flat[["cost_low", "cost_high"]].to_numpy(), p.monthly_cost) and (flat["swing"] == 0).all()
+    row = sensitivity(1e6, names=["requests_per_user"]).iloc[0]
+    assert row["cost_high"] == pytest.approx(plan(1e6, requests_per_user=36.0).monthly_cost)
+    point = cost_band(1e6, n_samples=5, users_sd=0, service_time_sd=0, miss_ratio_sd=0)
+    assert point.monthly_cost == pytest.approx((p.monthly_cost,) * 3)
+    band = cost_band(1e6, n_samples=30, seed=4)
+    assert band.monthly_cost[0] < p.monthly_cost < band.monthly_cost[2]
+    with joblib.parallel_config(backend="loky", n_jobs=2):
+        assert cost_band(1e6, n_samples=30, seed=4).monthly_cost == band.monthly_cost
+    with pytest.raises(ValueError, match="names"):
+        sensitivity(1e6, names=["web_family"])
+
+
 def test_sweep_on_processes_gives_the_serial_numbers():
     users = np.logspace(2, 8, 7)
     serial = sweep(users)
