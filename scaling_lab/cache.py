@@ -42,6 +42,7 @@ B. T. Bennett and V. J. Kruskal, *LRU stack processing*, IBM J. Res. Dev.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +80,15 @@ __all__ = [
     "backend_mean_latency",
     "CacheFailure",
     "cache_failure",
+    "ttl_cache_items",
+    "effective_ttl_s",
+    "bounded_ttl_hit_ratio",
+    "CONSISTENCY_STRATEGIES",
+    "staleness_window",
+    "ExpiryStampede",
+    "expiry_stampede",
+    "slab_chunk_bytes",
+    "cache_memory_bytes",
 ]
 
 CACHE_POLICIES = ("lru", "lfu", "fifo", "random")
@@ -875,3 +885,292 @@ def _check_cache_size(cache_size, n_items: int):
     if np.any(np.asarray(c) > n_items):
         raise ValueError(f"cache_size must be in [1, {n_items}] (the number of items), got {cache_size!r}")
     return c
+
+
+# ---------------------------------------------------------------------------
+# TTL caches of bounded size, consistency on writes, stampedes, bytes
+# ---------------------------------------------------------------------------
+def ttl_cache_items(popularity, arrival_rate: float, ttl_s: float) -> float:
+    """Mean number of live copies in a TTL cache with unbounded memory.
+
+    Item :math:`i`, requested at :math:`\\lambda_i = p_i\\lambda`, is cached
+    for :math:`T` after each miss and absent for a mean :math:`1/\\lambda_i`
+    after, so by renewal-reward it is cached a fraction
+    :math:`\\lambda_i T/(1 + \\lambda_i T)` of the time, and the cache holds
+
+    .. math:: \\bar N = \\sum_i \\frac{\\lambda_i T}{1 + \\lambda_i T}
+
+    items on average: the memory the TTL hit ratio :func:`ttl_hit_ratio` assumes.
+
+    Parameters
+    ----------
+    popularity : array
+        Item probabilities (normalized here).
+    arrival_rate : float
+        :math:`\\lambda > 0`, requests per second for the whole catalogue.
+    ttl_s : float
+        :math:`T \\ge 0`, seconds.
+
+    References
+    ----------
+    Fofack et al. (2012).
+    """
+    p = _check_popularity(popularity)
+    lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
+    t = check_nonnegative(ttl_s, "ttl_s", scalar=True)
+    x = p * lam * t
+    return float(np.sum(x / (1.0 + x)))
+
+
+def effective_ttl_s(popularity, arrival_rate: float, ttl_s: float, cache_size: int) -> float:
+    """Seconds a copy lives in a cache of ``cache_size`` items with a TTL and FIFO eviction.
+
+    A copy leaves at the first of two clocks started when it is inserted: its
+    TTL :math:`T`, and its eviction by FIFO (or RANDOM) replacement, which
+    under Che's approximation happens a characteristic time :math:`T_C` after
+    insertion (:func:`characteristic_time`, here in seconds: requests divided
+    by :math:`\\lambda`).  If the TTL cache would fit
+    (:func:`ttl_cache_items` :math:`\\le C`) the TTL decides; otherwise the
+    memory does, and every copy lives
+
+    .. math:: T_{eff} = \\min\\big(T,\\ T_C^{\\text{FIFO}}(C)/\\lambda\\big).
+
+    Parameters
+    ----------
+    popularity : array
+    arrival_rate : float
+        :math:`\\lambda > 0`, requests per second.
+    ttl_s : float
+        :math:`T \\ge 0`, seconds.
+    cache_size : int
+        :math:`C`, items.
+
+    References
+    ----------
+    Fricker, Robert and Roberts (2012); Fofack et al. (2012).
+    """
+    p = _check_popularity(popularity)
+    lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
+    t = check_nonnegative(ttl_s, "ttl_s", scalar=True)
+    c = _check_cache_size(check_integer(cache_size, "cache_size", minimum=1, maximum=MAX_COUNT, scalar=True), len(p))
+    if ttl_cache_items(p, lam, t) <= c:
+        return float(t)
+    return float(min(t, characteristic_time(p, c, "fifo") / lam))
+
+
+def bounded_ttl_hit_ratio(popularity, arrival_rate: float, ttl_s: float, cache_size: int) -> float:
+    """Hit ratio of a cache with both a TTL and a size limit (FIFO eviction).
+
+    .. math:: h = \\sum_i p_i \\frac{\\lambda_i T_{eff}}{1 + \\lambda_i T_{eff}}
+
+    with :math:`T_{eff}` from :func:`effective_ttl_s`.  It equals
+    :func:`ttl_hit_ratio` summed over the catalogue when memory holds every
+    live copy, and :func:`hit_ratio` with policy ``"fifo"`` when the TTL is
+    longer than the eviction time.  (An LRU cache keeps popular items a
+    little longer; its hit ratio is a few points higher.)
+    """
+    p = _check_popularity(popularity)
+    lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
+    t_eff = effective_ttl_s(p, lam, ttl_s, cache_size)
+    x = p * lam * t_eff
+    return float(np.sum(p * x / (1.0 + x)))
+
+
+CONSISTENCY_STRATEGIES = ("ttl", "invalidate", "write_through")
+
+
+def staleness_window(strategy: str, *, arrival_rate: float, ttl_s: float, update_rate: float,
+                     update_delay_s: float = 0.0, fetch_s: float = 0.0) -> float:
+    """Mean seconds of stale cache after one write to a key, for three consistency strategies.
+
+    One key is read at :math:`\\lambda` per second (Poisson), written at
+    :math:`\\mu` per second, and cached with a TTL :math:`T` (no reset); it is
+    cached a fraction :math:`h = \\lambda T/(1 + \\lambda T)` of the time and
+    missed at :math:`\\lambda_m = \\lambda/(1 + \\lambda T)` per second.  A
+    miss reads the database and fills the cache :math:`t_f` later with a
+    set-if-absent (``add``); a write reaches the cache :math:`d` after its
+    commit.  The expected time :math:`W` after a write during which a read
+    returns the old value is, to first order in the small probabilities:
+
+    * ``"ttl"`` (no action on write): the cached copy lives out its TTL,
+      :math:`W = h\\,T/2`;
+    * ``"write_through"`` (the writer sets the new value):
+      :math:`W = h\\,d`; a fill in flight cannot overwrite it, ``add`` fails;
+    * ``"invalidate"`` (the writer deletes the key): :math:`W = h\\,d +
+      \\lambda_m (t_f - d)^+ \\cdot E[\\min(T, \\mathrm{Exp}(\\mu))]`: a fill that
+      read the old value before the commit and lands after the delete puts the
+      old value back until it expires or the next write deletes it, with
+      :math:`E[\\min(T, \\mathrm{Exp}(\\mu))] = (1 - e^{-\\mu T})/\\mu`.
+
+    Reads are Poisson, so the fraction of reads that are stale is :math:`\\mu W`
+    (for ``"ttl"`` this is the first-order term of :func:`ttl_stale_hit_probability`
+    times :math:`h`).  Leases (Nishtala et al. 2013) remove the invalidation race.
+
+    Parameters
+    ----------
+    strategy : {"ttl", "invalidate", "write_through"}
+    arrival_rate : float
+        :math:`\\lambda > 0`, reads of the key per second.
+    ttl_s : float
+        :math:`T > 0`, seconds.
+    update_rate : float
+        :math:`\\mu \\ge 0`, writes of the key per second.
+    update_delay_s : float
+        :math:`d \\ge 0`, seconds from the commit until the set or delete reaches the cache.
+    fetch_s : float
+        :math:`t_f \\ge 0`, seconds from a miss's database read until its fill reaches the cache.
+
+    References
+    ----------
+    R. Nishtala et al., *Scaling Memcache at Facebook*, NSDI 2013, §3.2.1 (stale
+    sets, leases); Fofack et al. (2012).
+    """
+    if strategy not in CONSISTENCY_STRATEGIES:
+        raise ValueError(f"strategy must be one of {CONSISTENCY_STRATEGIES}, got {strategy!r}")
+    lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
+    t = check_positive(ttl_s, "ttl_s", scalar=True)
+    mu = check_nonnegative(update_rate, "update_rate", scalar=True)
+    d = check_nonnegative(update_delay_s, "update_delay_s", scalar=True)
+    tf = check_nonnegative(fetch_s, "fetch_s", scalar=True)
+    h = lam * t / (1.0 + lam * t)
+    if strategy == "ttl":
+        return float(h * t / 2)
+    if strategy == "write_through":
+        return float(h * d)
+    miss_rate = lam / (1.0 + lam * t)
+    stale_life = t if mu == 0 else -np.expm1(-mu * t) / mu
+    return float(h * d + miss_rate * max(tf - d, 0.0) * stale_life)
+
+
+@dataclass(frozen=True)
+class ExpiryStampede:
+    """Result of :func:`expiry_stampede` for one key (rates per second).
+
+    Attributes
+    ----------
+    misses_per_expiry : float
+        :math:`1 + \\lambda t_f`: the miss that starts the fetch and those arriving during it.
+    fetch_rate, fetch_rate_coalesced : float
+        Database queries per second for the key without and with request coalescing.
+    hit_ratio : float
+        :math:`\\lambda T / (1 + \\lambda t_f + \\lambda T)`.
+    mean_coalesced_wait_s : float
+        :math:`t_f/2`: how long a coalesced request waits for the fetch in flight.
+    """
+
+    misses_per_expiry: float
+    fetch_rate: float
+    fetch_rate_coalesced: float
+    hit_ratio: float
+    mean_coalesced_wait_s: float
+
+
+def expiry_stampede(arrival_rate: float, ttl_s: float, fetch_s: float) -> ExpiryStampede:
+    """The stampede on one key when its copy expires, with and without request coalescing.
+
+    After the copy expires, the next request misses and fetches the value,
+    which takes :math:`t_f`; every request arriving meanwhile misses too
+    (Poisson: :math:`\\lambda t_f` of them on average) and, without
+    coalescing, sends its own query.  The value then lives :math:`T`.  One
+    cycle lasts :math:`t_f + T + 1/\\lambda`, so
+
+    .. math:: \\text{fetches/s} = \\frac{1 + \\lambda t_f}{t_f + T + 1/\\lambda}, \\qquad
+              \\text{coalesced} = \\frac{1}{t_f + T + 1/\\lambda}, \\qquad
+              h = \\frac{\\lambda T}{1 + \\lambda t_f + \\lambda T}.
+
+    With coalescing (one fetch per key in flight, the others wait for it) the
+    database sees one query per expiry, and each waiting request waits
+    :math:`t_f/2` on average (its arrival is uniform within the fetch).
+
+    Parameters
+    ----------
+    arrival_rate : float
+        :math:`\\lambda > 0`, requests per second for the key.
+    ttl_s : float
+        :math:`T \\ge 0`, seconds.
+    fetch_s : float
+        :math:`t_f \\ge 0`, seconds one fetch takes (query or computation).
+
+    References
+    ----------
+    Nishtala et al. (2013), §3.2.1 (thundering herds, leases); A. Vattani,
+    F. Chierichetti and K. Lowenstein, *Optimal probabilistic cache stampede
+    prevention*, PVLDB 8(8), 2015.
+    """
+    lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
+    t = check_nonnegative(ttl_s, "ttl_s", scalar=True)
+    tf = check_nonnegative(fetch_s, "fetch_s", scalar=True)
+    cycle = tf + t + 1.0 / lam
+    misses = 1.0 + lam * tf
+    return ExpiryStampede(float(misses), float(misses / cycle), float(1.0 / cycle),
+                          float(lam * t / (misses + lam * t)), float(tf / 2))
+
+
+def slab_chunk_bytes(item_bytes, *, growth_factor: float = 1.25, min_chunk_bytes: int = 96,
+                     page_bytes: int = 1 << 20):
+    """Bytes memcached's slab allocator reserves for an item of ``item_bytes`` (header, key and value included).
+
+    Slab classes start at ``min_chunk_bytes`` and grow by ``growth_factor``,
+    each size rounded up to a multiple of 8, until half a page; the last
+    class is a whole page.  An item takes a chunk of the smallest class that
+    holds it, so memory per item is up to ``growth_factor`` times its size.
+
+    Parameters
+    ----------
+    item_bytes : int or array of int
+        Stored size of each item, 1 to ``page_bytes``.
+    growth_factor : float
+        Memcached's ``-f``, > 1 (default 1.25).
+    min_chunk_bytes : int
+        Smallest chunk (96 bytes with the default ``-n 48``).
+    page_bytes : int
+        Slab page (``-I``, 1 MiB).
+
+    References
+    ----------
+    memcached ``slabs.c`` (``slabs_init``) and its ``-vv`` start-up listing of
+    slab classes: 96, 120, 152, 192, 240, 304, 384, 480, 600, 752, 944, 1184 ... bytes.
+    """
+    f = check_in_range(growth_factor, "growth_factor", 1.0, 4.0, low_open=True, scalar=True)
+    page = check_integer(page_bytes, "page_bytes", minimum=1024, maximum=1 << 30, scalar=True)
+    smallest = check_integer(min_chunk_bytes, "min_chunk_bytes", minimum=8, maximum=page // 2, scalar=True)
+    size = np.asarray(check_integer(item_bytes, "item_bytes", minimum=1, maximum=page), dtype=np.int64)
+    sizes, s = [], smallest
+    while s <= page // 2:
+        sizes.append(s)
+        s = int(math.ceil(s * f / 8.0) * 8) if int(math.ceil(s * f / 8.0) * 8) > s else s + 8
+    sizes.append(page)
+    classes = np.array(sizes, dtype=np.int64)
+    out = classes[np.searchsorted(classes, size)]
+    return int(out) if out.ndim == 0 else out
+
+
+def cache_memory_bytes(n_items: int, value_bytes: float, *, key_bytes: int = 40, header_bytes: int = 56,
+                       growth_factor: float = 1.25) -> float:
+    """Memory a memcached-like cache needs for ``n_items`` items: chunks, not only values.
+
+    .. math:: M = n \\cdot \\text{chunk}(h + k + v)
+
+    with :math:`h` the item header (56 bytes in memcached with CAS), :math:`k`
+    the key and :math:`v` the value, rounded up to a slab chunk by
+    :func:`slab_chunk_bytes`.
+
+    Parameters
+    ----------
+    n_items : int
+        Items to hold, >= 1.
+    value_bytes : float
+        Mean value size, bytes (> 0); rounded up to whole bytes.
+    key_bytes, header_bytes : int
+        Per-item key and header bytes.
+    growth_factor : float
+        Slab growth factor.
+    """
+    n = check_integer(n_items, "n_items", minimum=1, maximum=MAX_COUNT, scalar=True)
+    v = check_positive(value_bytes, "value_bytes", scalar=True)
+    k = check_integer(key_bytes, "key_bytes", minimum=1, maximum=250, scalar=True)
+    h = check_integer(header_bytes, "header_bytes", minimum=0, maximum=1024, scalar=True)
+    item = int(math.ceil(v)) + k + h
+    if item > (1 << 20):
+        raise ValueError(f"value_bytes must keep an item within one 1 MiB slab page, got {value_bytes!r}")
+    return float(n * slab_chunk_bytes(item, growth_factor=growth_factor))

@@ -235,3 +235,109 @@ def test_cache_failure_headroom():
     assert f.headroom_servers == 95
     with pytest.raises(ValueError, match="hit_ratio"):
         cache.cache_failure(10.0, 1.0, 1.0)
+
+
+# -- TTL caches of bounded size, consistency, stampedes, bytes ------------------------------
+from collections import deque  # noqa: E402
+
+from scaling_lab import cache as _cache  # noqa: E402
+
+
+def _simulate_ttl_fifo(popularity, arrival_rate, ttl_s, cache_size, n_requests, seed):
+    """Timestamped IRM requests through a FIFO cache of cache_size items whose copies expire ttl_s after insertion."""
+    rng = np.random.default_rng(seed)
+    times = np.cumsum(rng.exponential(1 / arrival_rate, n_requests))
+    items = _cache.irm_trace(popularity, n_requests, seed=rng)
+    expires, order, hits = {}, deque(), 0
+    warm = n_requests // 5
+    for k, (t, x) in enumerate(zip(times, items)):
+        if x in expires and expires[x] > t:
+            hits += k >= warm
+            continue
+        if x not in expires:
+            if len(order) == cache_size:
+                del expires[order.popleft()]
+            order.append(x)
+        else:  # expired copy still holding its slot: refresh it in place, as a new insertion
+            order.remove(x)
+            order.append(x)
+        expires[x] = t + ttl_s
+    return hits / (n_requests - warm)
+
+
+def test_ttl_cache_items_is_the_time_average_occupancy():
+    p = _cache.zipf_popularity(30, 0.9)
+    rate, ttl, horizon = 5.0, 4.0, 20_000.0
+    rng = np.random.default_rng(2)
+    cached = 0.0
+    for pi in p:
+        t, until = 0.0, -1.0
+        for gap in rng.exponential(1 / (rate * pi), int(rate * pi * horizon * 1.2) + 10):
+            t += gap
+            if t > horizon:
+                break
+            if t >= until:  # a miss: cached for ttl from now
+                cached += min(ttl, horizon - t)
+                until = t + ttl
+    assert cached / horizon == pytest.approx(_cache.ttl_cache_items(p, rate, ttl), rel=0.02)
+
+
+def test_bounded_ttl_hit_ratio_limits_and_simulation():
+    p = _cache.zipf_popularity(2_000, 1.0)
+    rate = 200.0
+    # memory for every live copy: the TTL model; a TTL longer than the eviction time: FIFO
+    assert _cache.bounded_ttl_hit_ratio(p, rate, 1.0, 2_000) == pytest.approx(
+        float(np.sum(p * _cache.ttl_hit_ratio(rate * p, 1.0))))
+    assert _cache.bounded_ttl_hit_ratio(p, rate, 1e6, 200) == pytest.approx(_cache.hit_ratio(p, 200, "fifo"), rel=1e-9)
+    for ttl, size in ((1e6, 200), (0.5, 200), (2.0, 200)):
+        sim = _simulate_ttl_fifo(p, rate, ttl, size, 120_000, seed=4)
+        assert sim == pytest.approx(_cache.bounded_ttl_hit_ratio(p, rate, ttl, size), abs=0.02)
+
+
+def test_staleness_window_identities():
+    kw = dict(arrival_rate=5.0, ttl_s=60.0, update_rate=1e-4)
+    h = 5 * 60 / (1 + 5 * 60)
+    # no action on write: the stale fraction of reads is the first-order term of the TTL model
+    w = _cache.staleness_window("ttl", **kw)
+    exact = h * _cache.ttl_stale_hit_probability(5.0, 60.0, 1e-4)
+    assert 1e-4 * w == pytest.approx(exact, rel=0.01)
+    assert _cache.staleness_window("write_through", update_delay_s=0.001, **kw) == pytest.approx(h * 0.001)
+    # no fill in flight across the delete: invalidation is as fresh as write-through
+    assert _cache.staleness_window("invalidate", update_delay_s=0.002, fetch_s=0.001, **kw) == pytest.approx(h * 0.002)
+    assert _cache.staleness_window("invalidate", update_delay_s=0.0, fetch_s=0.01, **kw) > 0.01 * 60 / 301
+    with pytest.raises(ValueError, match="strategy"):
+        _cache.staleness_window("lazy", **kw)
+
+
+def test_expiry_stampede_against_simulation():
+    rate, ttl, fetch = 40.0, 2.0, 0.25
+    rng = np.random.default_rng(6)
+    times = np.cumsum(rng.exponential(1 / rate, 400_000))
+    fetches = coalesced = hits = 0
+    ready, expires, in_flight_until = -1.0, -1.0, -1.0
+    for t in times:
+        if ready <= t < expires:
+            hits += 1
+        elif t < in_flight_until:
+            fetches += 1  # a miss during the fetch: its own query without coalescing
+        else:
+            fetches += 1
+            coalesced += 1
+            in_flight_until, ready, expires = t + fetch, t + fetch, t + fetch + ttl
+    model = _cache.expiry_stampede(rate, ttl, fetch)
+    span = times[-1]
+    assert fetches / span == pytest.approx(model.fetch_rate, rel=0.02)
+    assert coalesced / span == pytest.approx(model.fetch_rate_coalesced, rel=0.02)
+    assert hits / len(times) == pytest.approx(model.hit_ratio, abs=0.005)
+    assert model.misses_per_expiry == pytest.approx(1 + rate * fetch)
+
+
+def test_slab_chunks_match_memcached_listing():
+    # memcached -vv with the defaults (-f 1.25 -n 48): the first slab classes
+    listing = [96, 120, 152, 192, 240, 304, 384, 480, 600, 752, 944, 1184, 1480]
+    assert [_cache.slab_chunk_bytes(s) for s in listing] == listing
+    assert [_cache.slab_chunk_bytes(s + 1) for s in listing[:-1]] == listing[1:]
+    assert _cache.slab_chunk_bytes(1 << 20) == 1 << 20
+    assert _cache.cache_memory_bytes(2_000, 1_000) == 2_000 * 1_184  # 1,096-byte items in 1,184-byte chunks
+    with pytest.raises(ValueError, match="item_bytes"):
+        _cache.slab_chunk_bytes(0)
