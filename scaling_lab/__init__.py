@@ -24,9 +24,11 @@ from .backlog import (
     workers_for_drain_time,
 )
 from .cache import (
-    CACHE_POLICIES, CacheFailure, backend_mean_latency, backend_rate, cache_failure, characteristic_time,
+    CACHE_POLICIES, CONSISTENCY_STRATEGIES, CacheFailure, ExpiryStampede, backend_mean_latency, backend_rate,
+    bounded_ttl_hit_ratio, cache_failure, cache_memory_bytes, characteristic_time, effective_ttl_s, expiry_stampede,
     hit_ratio, irm_trace, lru_hit_ratio_curve, mean_latency, popularity_from_counts, popularity_from_trace,
-    simulate_hit_ratio, stack_distances, ttl_hit_ratio, ttl_stale_hit_probability, zipf_popularity,
+    simulate_hit_ratio, slab_chunk_bytes, stack_distances, staleness_window, ttl_cache_items, ttl_hit_ratio,
+    ttl_stale_hit_probability, zipf_popularity,
 )
 from .capacity import NPlusOneHeadroom, max_arrival_rate, n_plus_one_headroom, pooling_comparison, servers_needed
 from .cdn import central_hit_ratio, edge_hit_ratios, edge_request_rates, first_byte_ms
