@@ -20,8 +20,8 @@ from .availability import (
 )
 from .autoscaling import ScaleOutTarget, scale_out_lag, scale_out_target
 from .backlog import (
-    BurstBacklog, burst_backlog, decoupling_comparison, time_average_in_system, waiting_count,
-    workers_for_drain_time,
+    BoundedBurst, BurstBacklog, DeliveryOutcome, bounded_burst, burst_backlog, decoupling_comparison, delivery_outcome,
+    prob_rejected_bounded, time_average_in_system, waiting_count, workers_for_drain_time,
 )
 from .cache import (
     CACHE_POLICIES, CONSISTENCY_STRATEGIES, CacheFailure, ExpiryStampede, backend_mean_latency, backend_rate,
@@ -31,15 +31,19 @@ from .cache import (
     ttl_stale_hit_probability, zipf_popularity,
 )
 from .capacity import NPlusOneHeadroom, max_arrival_rate, n_plus_one_headroom, pooling_comparison, servers_needed
-from .cdn import central_hit_ratio, edge_hit_ratios, edge_request_rates, first_byte_ms
+from .cdn import (
+    CDNCost, cdn_break_even_usd_per_gb, cdn_monthly_cost, central_hit_ratio, edge_hit_ratios, edge_request_rates,
+    first_byte_ms,
+)
 from .core.parallel import parallel_map
 from .datacenters import (
     best_sites, datacenters_needed, failover_shares, failover_utilization_limit, max_utilization_for_failover,
     replication_delay_floor_ms, service_availability, simulate_datacenter_availability,
 )
+from .datacenters import DNSFailover, dns_failover, geo_failover_unavailability, writes_at_risk
 from .geography import (
     EARTH_RADIUS_KM, FIBRE_SPEED_KM_PER_MS, haversine_km, load_cities, load_cloud_regions, load_region_rtt,
-    nearest_datacenter, region_rtt_matrix, route_factors, rtt_floor_ms,
+    nearest_datacenter, region_rtt_matrix, route_factors, rtt_floor_ms, user_rtt_ms,
 )
 from .healthcheck import (
     DetectionTime, detection_time, requests_to_failed_server, simulate_failed_requests, vrrp_failover_time,
@@ -52,6 +56,7 @@ from .observability import (
     GORILLA_BYTES_PER_SAMPLE, budget_exhaustion_time, burn_rate, burn_rate_threshold, error_budget,
     metric_bytes_per_day, sampled_log_bytes_per_day,
 )
+from .observability import CanaryDetection, canary_detection
 from .planner import (
     COMPONENTS, STEPS, Assumptions, CostBand, Plan, Tier, cost_band, entry_points, plan, resolve_assumptions,
     sensitivity, sweep, zipf_cache_items,
@@ -70,6 +75,7 @@ from .sharding import (
     hash64, hot_shard_share, jump_hash, keys_moved_fraction, rendezvous_hash, simulate_keys_moved,
     simulate_shard_shares,
 )
+from .sharding import HotKeySplit, JoinCost, ReshardingCost, hot_key_split, join_cost, resharding_cost
 from .simulation import (
     ROUTING_POLICIES, ArrivalProcess, ClosedSimulationResult, Deterministic, Distribution, Exponential, Gamma,
     HyperExponential, LogNormal, OnOffArrivals, PiecewisePoissonArrivals, PoissonArrivals, RenewalArrivals,
@@ -81,6 +87,7 @@ from .tails import (
     max_of_k_exponential_quantile, max_of_k_lognormal_quantile, max_of_k_quantile, merge_histograms,
     per_backend_quantile_needed, quantile_from_histogram,
 )
+from .tails import pooled_response_quantile, slow_request_shares
 from .traffic import SECONDS_PER_DAY, daily_users_supported, peak_request_rate
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in {

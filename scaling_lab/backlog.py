@@ -35,9 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .core.validation import MAX_COUNT, check_integer, check_nonnegative, check_positive
+from .core.validation import MAX_COUNT, check_integer, check_nonnegative, check_positive, check_probability
 from .approximations import MGc
-from .queueing import MMc
+from .queueing import MMc, erlang_b
 from .core.arrays import scalar_or_array
 
 __all__ = [
@@ -47,6 +47,11 @@ __all__ = [
     "waiting_count",
     "time_average_in_system",
     "decoupling_comparison",
+    "prob_rejected_bounded",
+    "BoundedBurst",
+    "bounded_burst",
+    "DeliveryOutcome",
+    "delivery_outcome",
 ]
 
 
@@ -273,3 +278,186 @@ def decoupling_comparison(arrival_rate: float, web_service_s: float, job_service
          "job_done_mean_s": web_r + float(pool.mean_response)},
     ]
     return pd.DataFrame(rows).set_index("design")
+
+
+def prob_rejected_bounded(arrival_rate: float, service_rate: float, servers: int, buffer_size: int = 100) -> float:
+    """Share of jobs a bounded queue turns away: the blocking probability of M/M/c/(c+K).
+
+    With :math:`c` workers and room for :math:`K` waiting jobs, an arriving job
+    that finds all :math:`c + K` places taken is rejected (the producer gets
+    "queue full" and must retry later or drop it: back-pressure).  With
+    :math:`a = \\lambda/\\mu`, :math:`\\rho = a/c` and the Erlang B blocking
+    :math:`B = B(c, a)`, the stationary distribution gives
+
+    .. math:: P_{\\text{reject}} = \\frac{\\rho^K}{1/B + \\sum_{j=1}^{K} \\rho^j},
+
+    which is Erlang B at :math:`K = 0`, :math:`\\rho^K(1-\\rho)/(1-\\rho^{K+1})`
+    for one worker, and tends to 0 (:math:`\\rho < 1`) or :math:`1 - 1/\\rho`
+    (:math:`\\rho > 1`) as :math:`K \\to \\infty`: a bound is what keeps an
+    overloaded queue finite.
+
+    Parameters
+    ----------
+    arrival_rate : float
+        :math:`\\lambda \\ge 0`, jobs per second (may exceed the capacity).
+    service_rate : float
+        :math:`\\mu > 0`, jobs per second per worker.
+    servers : int
+        Workers :math:`c \\ge 1`.
+    buffer_size : int
+        Waiting places :math:`K` in [0, 10^9].
+
+    References
+    ----------
+    L. Kleinrock, *Queueing Systems, Volume 1: Theory*, Wiley, 1975, sec. 3.6 (M/M/m/K).
+    """
+    lam = check_nonnegative(arrival_rate, "arrival_rate", scalar=True)
+    mu = check_positive(service_rate, "service_rate", scalar=True)
+    c = check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT, scalar=True)
+    k = check_integer(buffer_size, "buffer_size", minimum=0, maximum=MAX_COUNT, scalar=True)
+    a = float(lam) / float(mu)
+    if a == 0:
+        return 0.0
+    b = float(erlang_b(c, a))
+    rho = a / c
+    if b == 0:
+        return 0.0
+    if rho < 1:
+        tail = rho * (1.0 - rho ** k) / (1.0 - rho)          # sum_{j=1}^K rho^j
+        out = rho ** k / (1.0 / b + tail)
+    elif rho == 1:
+        out = 1.0 / (1.0 / b + k)
+    else:                                                     # divide through by rho^K
+        inv = 1.0 / rho
+        out = 1.0 / (inv ** k / b + (1.0 - inv ** k) / (1.0 - inv))
+    return float(min(max(out, 0.0), 1.0))
+
+
+@dataclass(frozen=True)
+class BoundedBurst:
+    """A burst at a worker pool whose queue holds at most ``buffer_size`` jobs (fluid model).
+
+    Attributes
+    ----------
+    peak_backlog : float
+        :math:`\\min(B(T), K)` jobs waiting when the burst ends.
+    rejected : float
+        :math:`(B(T) - K)^+` jobs turned away during the burst.
+    time_to_full_s : float
+        :math:`K/(\\lambda_b - C)` seconds into the burst when the queue fills (``inf`` if it never does).
+    max_wait_s : float
+        :math:`\\min(B(T), K)/C`, the longest wait of an accepted job.
+    drain_time_s : float
+        Seconds after the burst to empty the queue, :math:`\\min(B(T), K)/(C - \\lambda_0)`.
+    """
+
+    buffer_size: int
+    peak_backlog: float
+    rejected: float
+    time_to_full_s: float
+    max_wait_s: float
+    drain_time_s: float
+
+
+def bounded_burst(base_rate: float, burst_rate: float, burst_s: float, service_rate: float, workers: int,
+                  buffer_size: int = 5000) -> BoundedBurst:
+    """What a bounded queue does with a burst: it caps the wait and rejects the excess.
+
+    In the fluid model of :func:`burst_backlog` the queue grows at
+    :math:`\\lambda_b - C` until it holds :math:`K` jobs; from then on it
+    accepts only what the pool completes and rejects the rest:
+
+    .. math:: B_K = \\min(B(T), K), \\qquad R = (B(T) - K)^+, \\qquad
+              W_{\\max} = B_K / C, \\qquad t_{\\text{full}} = \\frac{K}{\\lambda_b - C}.
+
+    Parameters
+    ----------
+    base_rate, burst_rate, burst_s, service_rate, workers
+        As :func:`burst_backlog`.
+    buffer_size : int
+        Queue bound :math:`K` in [0, 10^9] jobs.
+
+    References
+    ----------
+    Newell (1982), ch. 2; Kleinrock (1975), sec. 3.6.
+    """
+    free = burst_backlog(base_rate, burst_rate, burst_s, service_rate, workers)
+    k = check_integer(buffer_size, "buffer_size", minimum=0, maximum=MAX_COUNT, scalar=True)
+    peak = min(free.peak_backlog, float(k))
+    grow = free.burst_rate - free.capacity
+    to_full = float(k) / grow if grow > 0 and free.peak_backlog >= k else math.inf
+    spare = free.capacity - free.base_rate
+    drain = 0.0 if peak == 0 else (peak / spare if spare > 0 else math.inf)
+    return BoundedBurst(k, peak, max(free.peak_backlog - k, 0.0), to_full, peak / free.capacity, drain)
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """At-least-once delivery with retries and a dead-letter queue, per message.
+
+    Attributes
+    ----------
+    mean_attempts : float
+        Expected deliveries of one message, :math:`E[A]`.
+    prob_dead_letter : float
+        :math:`P_{\\text{DLQ}}`, share of messages moved to the dead-letter queue.
+    mean_executions : float
+        Expected times the consumer's side effect runs per message (above 1:
+        duplicates, so the consumer must be idempotent).
+    """
+
+    mean_attempts: float
+    prob_dead_letter: float
+    mean_executions: float
+
+
+def delivery_outcome(prob_fail: float = 0.01, max_attempts: int = 5, *, prob_poison: float = 0.0,
+                     prob_after_effect: float = 0.5) -> DeliveryOutcome:
+    """Retries, duplicates and dead letters of an at-least-once queue.
+
+    A consumer takes a message, does the work and acknowledges it.  An attempt
+    fails (crash, timeout, error: the message becomes visible again) with
+    probability :math:`p`, independently; a *poison* message (a fraction
+    :math:`\\pi`) fails every time.  After :math:`n` failed attempts the
+    message goes to the dead-letter queue.  A failure that strikes after the
+    work took effect but before the acknowledgement (probability :math:`e`
+    among failures) makes the next attempt a duplicate.  For a normal message
+    the attempts are a geometric variable truncated at :math:`n`:
+
+    .. math:: E[A] = \\frac{1 - p^n}{1 - p}, \\qquad
+              P_{\\text{DLQ}} = \\pi + (1 - \\pi)\\,p^n, \\qquad
+              E[X] = (1 - p^n) + e\\,(E[A] - (1 - p^n)),
+
+    and a poison message costs :math:`n` attempts (:math:`E[X] = e\\,n`).
+    The queue's consumers must be sized for :math:`E[A]` times the message
+    rate, and retries of a failing dependency multiply its load by up to
+    :math:`n`.
+
+    Parameters
+    ----------
+    prob_fail : float
+        :math:`p` in [0, 1].
+    max_attempts : int
+        :math:`n` in [1, 10^6].
+    prob_poison : float
+        :math:`\\pi` in [0, 1].
+    prob_after_effect : float
+        :math:`e` in [0, 1].
+
+    References
+    ----------
+    M. Kleppmann, *Designing Data-Intensive Applications*, O'Reilly, 2017, ch. 11
+    (acknowledgements, redelivery and idempotence).
+    """
+    p = check_probability(prob_fail, "prob_fail", scalar=True)
+    n = check_integer(max_attempts, "max_attempts", minimum=1, maximum=10**6, scalar=True)
+    poison = check_probability(prob_poison, "prob_poison", scalar=True)
+    e = check_probability(prob_after_effect, "prob_after_effect", scalar=True)
+    pn = float(p) ** n
+    attempts = float(n) if p == 1 else (1.0 - pn) / (1.0 - float(p))
+    executions = (1.0 - pn) + e * (attempts - (1.0 - pn))
+    return DeliveryOutcome(
+        mean_attempts=(1.0 - poison) * attempts + poison * n,
+        prob_dead_letter=min(poison + (1.0 - poison) * pn, 1.0),
+        mean_executions=(1.0 - poison) * executions + poison * e * n,
+    )

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -55,6 +56,10 @@ __all__ = [
     "service_availability",
     "simulate_datacenter_availability",
     "replication_delay_floor_ms",
+    "geo_failover_unavailability",
+    "DNSFailover",
+    "dns_failover",
+    "writes_at_risk",
 ]
 
 
@@ -354,3 +359,199 @@ def replication_delay_floor_ms(distance_km, route_factor: float = 1.0, *, synchr
     """
     rtt = rtt_floor_ms(distance_km, route_factor)
     return rtt if synchronous else rtt / 2.0
+
+
+_MAX_SITES_ENUMERATED = 16
+
+
+def geo_failover_unavailability(user_lat, user_lon, site_lat, site_lon, utilization: float,
+                                dc_unavailability: float, *, max_utilization: float = 1.0, weights=None) -> float:
+    """Unavailability of geo-routed data centers whose failed users move to the nearest survivor.
+
+    Every data center :math:`j` is sized for its normal share :math:`s_j` of
+    the traffic and runs at utilization :math:`u`.  In an up/down state
+    :math:`D` (the set of failed data centers) each user goes to the nearest
+    data center that is up, which gives survivor :math:`j` the share
+    :math:`s^{(D)}_j` and the utilization :math:`u\\,s^{(D)}_j/s_j`.  The
+    service is down in the states where every data center is down or some
+    survivor would exceed :math:`u_{\\max}`; with independent failures, each
+    data center down a fraction :math:`q` of the time,
+
+    .. math:: U = \\sum_{D:\\ \\text{overloaded}} q^{|D|} (1 - q)^{k - |D|},
+
+    summed exactly over all :math:`2^k` states.  When every data center's
+    users spread evenly over the others this is the binomial
+    :func:`service_availability`; geography makes it larger, since one
+    neighbour takes most of a failed data center's users.
+
+    Parameters
+    ----------
+    user_lat, user_lon : array
+        User (city) coordinates, degrees.
+    site_lat, site_lon : array
+        The :math:`k` data centers' coordinates, degrees (1 <= k <= 16).
+    utilization : float
+        Normal utilization :math:`u` of every data center, in [0, 1].
+    dc_unavailability : float
+        :math:`q` in [0, 1].
+    max_utilization : float
+        :math:`u_{\\max}` in (0, 1].
+    weights : array, optional
+        Traffic per user location (default equal).
+
+    Returns
+    -------
+    float
+        The unavailability :math:`U`.
+
+    References
+    ----------
+    M. Rausand and A. Høyland, *System Reliability Theory*, 2nd ed., 2004 (state enumeration).
+    """
+    ula, ulo = check_coordinates(user_lat, user_lon, "user_lat", "user_lon")
+    sla, slo = check_coordinates(site_lat, site_lon, "site_lat", "site_lon")
+    k = len(sla)
+    if k > _MAX_SITES_ENUMERATED:
+        raise ValueError(f"site_lat must hold at most {_MAX_SITES_ENUMERATED} data centers, got {k}")
+    u = check_probability(utilization, "utilization", scalar=True)
+    q = check_probability(dc_unavailability, "dc_unavailability", scalar=True)
+    u_max = check_in_range(max_utilization, "max_utilization", 0.0, 1.0, low_open=True, scalar=True)
+    w = _weights(weights, len(ula))
+    d = np.asarray(haversine_km(ula[:, None], ulo[:, None], sla[None, :], slo[None, :]))
+    normal = np.bincount(d.argmin(axis=1), weights=w, minlength=k) / w.sum()
+    total = 0.0
+    for down in itertools.product((False, True), repeat=k):
+        down = np.array(down)
+        n_down = int(down.sum())
+        if n_down == k:
+            overloaded = True
+        else:
+            nearest = np.where(down[None, :], np.inf, d).argmin(axis=1)
+            share = np.bincount(nearest, weights=w, minlength=k) / w.sum()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                load = np.where(share > 0, u * share / np.where(normal > 0, normal, 1.0), 0.0)
+            load = np.where((normal == 0) & (share > 0), np.inf, load)
+            overloaded = bool((load > u_max * (1 + 1e-12)).any())
+        if overloaded:
+            total += q ** n_down * (1.0 - q) ** (k - n_down)
+    return float(min(total, 1.0))
+
+
+@dataclass(frozen=True)
+class DNSFailover:
+    """How long clients keep going to a failed data center when geoDNS moves them.
+
+    Health checks notice the failure after ``detection_s``; the DNS answer
+    changes then, and each resolver keeps serving its cached answer until it
+    expires.  A resolver that refreshes a busy name holds an answer of age
+    uniform on [0, TTL] at any moment, so its clients move at a uniformly
+    distributed time within one TTL after the change.  A fraction
+    ``stale_fraction`` of resolvers ignores the TTL and holds answers for
+    ``stale_hold_s`` instead.  The fraction of clients still sent to the
+    failed site :math:`t` seconds after the failure is
+
+    .. math:: f(t) = (1 - \\varepsilon)\\Big(1 - \\frac{t - d}{T}\\Big)^+
+                     + \\varepsilon\\Big(1 - \\frac{t - d}{H}\\Big)^+ \\quad (t \\ge d),
+              \\qquad f(t) = 1 \\quad (t < d),
+
+    and the mean time a client keeps trying the failed site is
+    :math:`\\int_0^\\infty f = d + (1-\\varepsilon) T/2 + \\varepsilon H/2`.
+
+    References
+    ----------
+    P. Mockapetris, RFC 1034 (TTL semantics), 1987; P. Bhowmick, M. I. Ashiq,
+    C. Deccio and T. Chung, *TTL violation of DNS resolvers in the wild*, PAM 2023
+    (8.7 % of the measured resolvers extended TTLs).
+    """
+
+    ttl_s: float
+    detection_s: float
+    stale_fraction: float
+    stale_hold_s: float
+
+    @property
+    def mean_exposure_s(self) -> float:
+        """Mean seconds a client keeps being sent to the failed site, :math:`d + (1-\\varepsilon)T/2 + \\varepsilon H/2`."""
+        e = self.stale_fraction
+        return self.detection_s + (1.0 - e) * self.ttl_s / 2.0 + e * self.stale_hold_s / 2.0
+
+    def fraction_on_failed(self, t_s):
+        """Fraction of clients still sent to the failed site ``t_s`` seconds after it failed."""
+        t = np.asarray(check_nonnegative(t_s, "t_s"), dtype=float)
+        after = t - self.detection_s
+        e = self.stale_fraction
+
+        def left(hold):
+            if hold == 0:
+                return (after < 0).astype(float)
+            return np.clip(1.0 - after / hold, 0.0, 1.0)
+
+        out = np.where(after < 0, 1.0, (1.0 - e) * left(self.ttl_s) + e * left(self.stale_hold_s))
+        return scalar_or_array(out)
+
+    def time_to_move(self, fraction: float = 0.99) -> float:
+        """Seconds after the failure until ``fraction`` of the clients have moved (in [0, 1])."""
+        p = check_probability(fraction, "fraction", scalar=True)
+        target = 1.0 - p                              # fraction still on the failed site
+        holds = sorted({self.ttl_s, self.stale_hold_s})
+        # f is piecewise linear in t - d with breakpoints at the two holding times
+        points = [0.0] + [h for h in holds if h > 0]
+        values = [float(self.fraction_on_failed(self.detection_s + x)) for x in points]
+        if target >= values[0]:
+            return self.detection_s
+        for (x0, v0), (x1, v1) in zip(zip(points, values), zip(points[1:], values[1:])):
+            if v1 <= target:
+                return float(self.detection_s + x0 + (v0 - target) / (v0 - v1) * (x1 - x0))
+        return float(self.detection_s + points[-1])
+
+
+def dns_failover(ttl_s: float, *, detection_s: float = 30.0, stale_fraction: float = 0.0,
+                 stale_hold_s: float = 3600.0) -> DNSFailover:
+    """The geoDNS failover of :class:`DNSFailover`: detection, then one TTL of cached answers.
+
+    Parameters
+    ----------
+    ttl_s : float
+        Time to live of the DNS answer :math:`T`, seconds, in [0, 10^7].
+    detection_s : float
+        Seconds :math:`d` until the health checks remove the failed site and
+        the answer changes, in [0, 10^7] (see :func:`scaling_lab.healthcheck.detection_time`).
+    stale_fraction : float
+        :math:`\\varepsilon`, fraction of clients behind resolvers that ignore the TTL, in [0, 1].
+    stale_hold_s : float
+        Seconds :math:`H` such resolvers hold an answer, in [0, 10^7].
+    """
+    ttl = check_in_range(ttl_s, "ttl_s", 0.0, 1e7, scalar=True)
+    d = check_in_range(detection_s, "detection_s", 0.0, 1e7, scalar=True)
+    e = check_probability(stale_fraction, "stale_fraction", scalar=True)
+    hold = check_in_range(stale_hold_s, "stale_hold_s", 0.0, 1e7, scalar=True)
+    return DNSFailover(float(ttl), float(d), float(e), float(hold))
+
+
+def writes_at_risk(write_rate: float, lag_s: float = 0.1) -> float:
+    """Writes committed in one region but not yet applied in another, on average.
+
+    By Little's law the number of writes in transit is the write rate times
+    the mean time a write spends in transit:
+
+    .. math:: N = \\lambda_w\\,E[L].
+
+    They are the writes an asynchronous failover loses (its recovery point
+    objective in writes), and the window in which a write in the other region
+    can conflict with them.
+
+    Parameters
+    ----------
+    write_rate : float
+        :math:`\\lambda_w`, writes per second, in [0, 10^12].
+    lag_s : float
+        Mean replication lag :math:`E[L]` in [0, 10^6] seconds (at least half
+        a round trip, :func:`replication_delay_floor_ms`).
+
+    References
+    ----------
+    J. D. C. Little, *A proof for the queuing formula L = λW*, Operations Research 9(3), 1961.
+    """
+    rate = check_in_range(write_rate, "write_rate", 0.0, 1e12, scalar=True)
+    lag = check_in_range(lag_s, "lag_s", 0.0, 1e6, scalar=True)
+    return float(rate) * float(lag)

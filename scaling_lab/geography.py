@@ -45,6 +45,7 @@ __all__ = [
     "region_rtt_matrix",
     "route_factors",
     "nearest_datacenter",
+    "user_rtt_ms",
 ]
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
@@ -184,3 +185,33 @@ def nearest_datacenter(user_lat, user_lon, dc_lat, dc_lon, *, route_factor: floa
     if w.shape != rtt.shape or w.sum() <= 0:
         raise ValueError("weights must have one non-negative value per user location, not all zero")
     return idx, rtt, float(np.sum(w * rtt) / w.sum())
+
+
+def user_rtt_ms(distance_km, route_factor: float = 1.0, last_mile_ms: float = 20.0):
+    """Round trip from a user's device to a server: the fibre path plus the access network.
+
+    .. math:: \\mathrm{RTT} = \\frac{2\\,r\\,D}{v} + \\mathrm{RTT}_{\\text{last mile}}
+
+    The last mile (home router, cable or DSL line, mobile radio, the access
+    provider's first routers) is paid on every round trip whatever the
+    distance: fixed broadband adds of the order of 10-30 ms (fibre lowest, DSL
+    highest), mobile networks more.
+
+    Parameters
+    ----------
+    distance_km : float or array
+        Great-circle distance :math:`D` to the server, in [0, 10^6] km.
+    route_factor : float
+        :math:`r` in [1, 1000] (see :func:`rtt_floor_ms`).
+    last_mile_ms : float
+        Access round trip in [0, 10^4] ms.
+
+    References
+    ----------
+    Federal Communications Commission, *Thirteenth Measuring Broadband America
+    Fixed Broadband Report*, 2024 (latency by access technology).
+    """
+    d = check_in_range(distance_km, "distance_km", 0.0, 1e6)
+    r = check_in_range(route_factor, "route_factor", 1.0, 1e3, scalar=True)
+    extra = check_in_range(last_mile_ms, "last_mile_ms", 0.0, 1e4, scalar=True)
+    return scalar_or_array(np.asarray(rtt_floor_ms(d, r)) + float(extra))

@@ -24,6 +24,9 @@ database*, VLDB 2015 (1.37 bytes per sample).
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 
 from .core.validation import check_in_range, check_nonnegative, check_positive, check_probability
@@ -31,7 +34,8 @@ from .tails import daily_volume_bytes
 from .core.arrays import scalar_or_array
 
 __all__ = ["GORILLA_BYTES_PER_SAMPLE", "error_budget", "burn_rate", "budget_exhaustion_time",
-           "burn_rate_threshold", "sampled_log_bytes_per_day", "metric_bytes_per_day"]
+           "burn_rate_threshold", "sampled_log_bytes_per_day", "metric_bytes_per_day",
+           "CanaryDetection", "canary_detection"]
 
 #: Mean bytes per (timestamp, value) sample with Gorilla compression (Pelkonen et al. 2015).
 GORILLA_BYTES_PER_SAMPLE = 1.37
@@ -98,3 +102,85 @@ def metric_bytes_per_day(series, scrape_interval_s, bytes_per_sample=GORILLA_BYT
     d = np.asarray(check_positive(scrape_interval_s, "scrape_interval_s"), dtype=float)
     b = np.asarray(check_positive(bytes_per_sample, "bytes_per_sample"), dtype=float)
     return scalar_or_array(n * 86_400.0 / d * b)
+
+
+@dataclass(frozen=True)
+class CanaryDetection:
+    """What a canary release needs to tell a bad release from a good one.
+
+    Attributes
+    ----------
+    requests_needed : int
+        Canary requests :math:`n` the test must see.
+    detection_time_s : float
+        :math:`n/(f\\Lambda)`, seconds the canary must run (its bake time).
+    extra_errors : float
+        :math:`n(p_1 - p_0)`, requests failed by a bad release before the verdict.
+    error_threshold : float
+        Alarm when the canary's failed requests among :math:`n` exceed
+        :math:`n p_0 + z_{1-\\alpha}\\sqrt{n p_0 (1 - p_0)}`.
+    """
+
+    requests_needed: int
+    detection_time_s: float
+    extra_errors: float
+    error_threshold: float
+
+    @property
+    def max_deploys_per_day(self) -> float:
+        """Releases a day if each must finish its bake time before the next starts, :math:`86\\,400/t`."""
+        return 86_400.0 / self.detection_time_s if self.detection_time_s > 0 else math.inf
+
+
+def canary_detection(arrival_rate: float, error_ratio: float, *, bad_error_ratio: float = 0.01,
+                     canary_fraction: float = 0.01, confidence: float = 0.99,
+                     power: float = 0.9) -> CanaryDetection:
+    """Requests, bake time and exposure of a canary that detects a rise in the error ratio.
+
+    The canary receives a fraction :math:`f` of the :math:`\\Lambda` requests
+    per second.  A good release fails :math:`p_0` of them, a bad one
+    :math:`p_1 > p_0`.  A one-sided test at false-alarm rate :math:`\\alpha =
+    1 -` ``confidence`` that catches a bad release with probability
+    ``power`` :math:`= 1 - \\beta` needs (normal approximation to the binomial)
+
+    .. math:: n = \\left(\\frac{z_{1-\\alpha}\\sqrt{p_0(1-p_0)} + z_{1-\\beta}\\sqrt{p_1(1-p_1)}}
+                               {p_1 - p_0}\\right)^2, \\qquad t = \\frac{n}{f\\Lambda}.
+
+    The bad release fails :math:`n(p_1 - p_0)` extra requests before the
+    verdict whatever the canary's size: a smaller canary exposes fewer users
+    at a time but takes proportionally longer, which caps how often releases
+    can go out one after another.
+
+    Parameters
+    ----------
+    arrival_rate : float
+        :math:`\\Lambda > 0`, requests per second, at most 10^12.
+    error_ratio : float
+        :math:`p_0` in [0, 1), the good release's failed fraction.
+    bad_error_ratio : float
+        :math:`p_1` in (p_0, 1].
+    canary_fraction : float
+        :math:`f` in (0, 1].
+    confidence, power : float
+        :math:`1 - \\alpha` and :math:`1 - \\beta` in (0.5, 1).
+
+    References
+    ----------
+    J. L. Fleiss, B. Levin and M. C. Paik, *Statistical Methods for Rates and
+    Proportions*, 3rd ed., Wiley, 2003, ch. 2 (sample size for one proportion);
+    Beyer et al. (2018), ch. 16 (canarying releases).
+    """
+    from scipy import stats
+
+    lam = check_in_range(arrival_rate, "arrival_rate", 0.0, 1e12, low_open=True, scalar=True)
+    p0 = check_in_range(error_ratio, "error_ratio", 0.0, 1.0, high_open=True, scalar=True)
+    p1 = check_in_range(bad_error_ratio, "bad_error_ratio", float(p0), 1.0, low_open=True, scalar=True)
+    f = check_in_range(canary_fraction, "canary_fraction", 0.0, 1.0, low_open=True, scalar=True)
+    conf = check_in_range(confidence, "confidence", 0.5, 1.0, low_open=True, high_open=True, scalar=True)
+    pw = check_in_range(power, "power", 0.5, 1.0, low_open=True, high_open=True, scalar=True)
+    p0, p1 = float(p0), float(p1)
+    za, zb = float(stats.norm.ppf(float(conf))), float(stats.norm.ppf(float(pw)))
+    n = math.ceil(((za * math.sqrt(p0 * (1 - p0)) + zb * math.sqrt(p1 * (1 - p1))) / (p1 - p0)) ** 2)
+    n = max(n, 1)
+    threshold = float(n * p0 + za * math.sqrt(n * p0 * (1 - p0)))
+    return CanaryDetection(n, n / (float(f) * float(lam)), n * (p1 - p0), threshold)

@@ -28,12 +28,13 @@ generators* (SplitMix64), OOPSLA 2014.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import gcd
 
 import numpy as np
 from scipy import stats
 
-from .core.validation import MAX_COUNT, MAX_ELEMENTS, MAX_INT, check_integer, check_nonnegative
+from .core.validation import MAX_COUNT, MAX_ELEMENTS, MAX_INT, check_in_range, check_integer, check_nonnegative
 
 __all__ = [
     "SCHEMES",
@@ -49,6 +50,12 @@ __all__ = [
     "assign_shards",
     "keys_moved_fraction",
     "simulate_keys_moved",
+    "ReshardingCost",
+    "resharding_cost",
+    "HotKeySplit",
+    "hot_key_split",
+    "JoinCost",
+    "join_cost",
 ]
 
 SCHEMES = ("modulo", "consistent", "rendezvous", "jump")
@@ -384,3 +391,225 @@ def simulate_keys_moved(old_shards: int, new_shards: int, scheme: str, *, n_keys
     before = assign_shards(h, old_shards, scheme, vnodes=vnodes, seed=seed)
     after = assign_shards(h, new_shards, scheme, vnodes=vnodes, seed=seed)
     return float(np.mean(before != after))
+
+
+# ---------------------------------------------------------------------------
+# Operating a sharded store: resharding, hot keys, cross-shard joins
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReshardingCost:
+    """What moving keys between shards costs (see :func:`resharding_cost`).
+
+    Attributes
+    ----------
+    moved_fraction : float
+        Share of the keys (and bytes) that change shard.
+    moved_gb : float
+        Gigabytes copied.
+    copy_time_s : float
+        Seconds until the busiest receiving shard has ingested its part.
+    double_writes : float
+        Writes applied twice (old and new place) while the copy runs.
+    write_load_factor : float
+        Cluster write load during the copy relative to normal, :math:`1 + f`.
+    """
+
+    moved_fraction: float
+    moved_gb: float
+    copy_time_s: float
+    double_writes: float
+    write_load_factor: float
+
+
+def resharding_cost(old_shards: int, new_shards: int, scheme: str = "consistent", *, data_gb: float = 8000.0,
+                    copy_mb_per_s: float = 100.0, write_rate: float = 1000.0) -> ReshardingCost:
+    """Copy time and double writes of resharding ``data_gb`` from ``old_shards`` to ``new_shards``.
+
+    A fraction :math:`f` (:func:`keys_moved_fraction`) of the :math:`D`
+    gigabytes changes shard.  The receiving shards copy in parallel, each
+    ingesting at most :math:`r` MB/s (a throttle that protects live
+    traffic), so the copy lasts as long as the busiest receiver needs for its
+    share :math:`g` of the keys:
+
+    .. math:: T_{\\text{copy}} = \\frac{1000\\,g D}{r}, \\qquad
+              W_{\\text{double}} = \\lambda_w f\\, T_{\\text{copy}}, \\qquad
+              \\text{write load} = 1 + f,
+
+    since until a key's copy is complete its writes go to both places.  When
+    growing (:math:`m > n`) every new shard receives its full share,
+    :math:`g = 1/m`, under any scheme; modulo hashing moves far more data in
+    total (every old shard also trades keys, :math:`g = (1 - m/\\mathrm{lcm}(n, m))/m`
+    each) and so doubles far more writes.  When shrinking, consistent-style
+    schemes spread the removed shards over the survivors,
+    :math:`g = (n - m)/(nm)`.  Keys are assumed equal in size and write rate.
+
+    Parameters
+    ----------
+    old_shards, new_shards : int
+        :math:`n` and :math:`m` in [1, 10^9].
+    scheme : str
+        One of ``SCHEMES``.
+    data_gb : float
+        Total data :math:`D` in [0, 10^12] GB.
+    copy_mb_per_s : float
+        Ingest rate :math:`r` per receiving shard in (0, 10^9] MB/s.
+    write_rate : float
+        :math:`\\lambda_w` in [0, 10^12] writes per second over the cluster.
+
+    References
+    ----------
+    DeCandia et al. (2007), sec. 4.9 (adding and removing nodes); Kleppmann (2017), ch. 6 (rebalancing).
+    """
+    moved = keys_moved_fraction(old_shards, new_shards, scheme)
+    n, m = int(old_shards), int(new_shards)
+    d = check_in_range(data_gb, "data_gb", 0.0, 1e12, scalar=True)
+    rate = check_in_range(copy_mb_per_s, "copy_mb_per_s", 0.0, 1e9, low_open=True, scalar=True)
+    w = check_in_range(write_rate, "write_rate", 0.0, 1e12, scalar=True)
+    if m > n:
+        busiest = 1.0 / m
+    elif m == n:
+        busiest = 0.0
+    elif scheme == "modulo":
+        busiest = (1.0 - m / (n * m // gcd(n, m))) / m
+    else:
+        busiest = (n - m) / (n * m)
+    moved_gb = moved * float(d)
+    copy_s = 1000.0 * busiest * float(d) / float(rate)
+    return ReshardingCost(moved, moved_gb, copy_s, float(w) * moved * copy_s, 1.0 + moved)
+
+
+@dataclass(frozen=True)
+class HotKeySplit:
+    """A hot key spread over ``splits`` places (see :func:`hot_key_split`).
+
+    Attributes
+    ----------
+    hot_shard_ops : float
+        Expected operations on the hottest shard per request (the bound of
+        :func:`hot_shard_share` applied to operations, times their number);
+        :math:`1/k` is a shard's fair share before the split.
+    ops_amplification : float
+        Operations per request over the cluster, relative to 1 without the split.
+    read_fanout, write_fanout : int
+        Places one read and one write of the hot key touch.
+    """
+
+    hot_shard_ops: float
+    ops_amplification: float
+    read_fanout: int
+    write_fanout: int
+
+
+def hot_key_split(popularity, shards: int, splits: int = 16, read_fraction: float = 0.9, *,
+                  strategy: str = "copies") -> HotKeySplit:
+    """The price of splitting the most popular key: a hot shard cooled by extra operations.
+
+    Key 1 receives a share :math:`p_1` of the requests, a fraction
+    :math:`\\rho` of them reads.  It is spread over :math:`m` places on
+    different shards in one of two ways:
+
+    * ``"copies"``: :math:`m` replicas; a read goes to one, a write to all
+      :math:`m`.  Each place receives :math:`p_1(\\rho/m + 1 - \\rho)` and the
+      cluster :math:`1 + p_1(1-\\rho)(m-1)` operations per request;
+    * ``"suffixes"``: :math:`m` sub-keys (a random suffix on write); a write
+      goes to one, a read gathers all :math:`m`.  Each place receives
+      :math:`p_1(\\rho + (1-\\rho)/m)` and the cluster :math:`1 + p_1\\rho(m-1)`.
+
+    Copies suit read-hot keys (a celebrity's profile), suffixes write-hot
+    ones (a like counter); the wrong choice cools nothing, because every
+    place still sees every operation of the dominant kind.
+
+    Parameters
+    ----------
+    popularity : array
+        Key popularities (normalized here); the largest is the hot key.
+    shards : int
+        :math:`k \\ge 1`.
+    splits : int
+        :math:`m` in [1, 10^6].
+    read_fraction : float
+        :math:`\\rho` in [0, 1].
+    strategy : str
+        ``"copies"`` or ``"suffixes"``.
+
+    References
+    ----------
+    Kleppmann (2017), ch. 6 (skewed workloads and relieving hot spots);
+    Nishtala et al. (2013) (replicating hot keys).
+    """
+    p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
+    if not p.sum() > 0 or not np.isfinite(p.sum()):
+        raise ValueError("popularity must contain a positive value and a finite sum")
+    k = check_integer(shards, "shards", minimum=1, maximum=MAX_COUNT, scalar=True)
+    m = check_integer(splits, "splits", minimum=1, maximum=10**6, scalar=True)
+    r = float(check_in_range(read_fraction, "read_fraction", 0.0, 1.0, scalar=True))
+    if strategy not in ("copies", "suffixes"):
+        raise ValueError(f"strategy must be 'copies' or 'suffixes', got {strategy!r}")
+    p = p / p.sum()
+    top = int(p.argmax())
+    p1 = float(p[top])
+    if strategy == "copies":
+        per_place, total, fan_r, fan_w = p1 * (r / m + 1 - r), 1 + p1 * (1 - r) * (m - 1), 1, m
+    else:
+        per_place, total, fan_r, fan_w = p1 * (r + (1 - r) / m), 1 + p1 * r * (m - 1), m, 1
+    ops = np.concatenate([np.full(m, per_place), np.delete(p, top)]) / total
+    return HotKeySplit(hot_shard_share(ops, k) * float(total), float(total), fan_r, fan_w)
+
+
+@dataclass(frozen=True)
+class JoinCost:
+    """Operations per request of a cross-shard join, answered by scatter-gather or by de-normalized copies.
+
+    Attributes
+    ----------
+    scatter_ops_per_request : float
+        :math:`\\rho k + (1 - \\rho)`.
+    denormalized_ops_per_request : float
+        :math:`\\rho + (1 - \\rho) d`.
+    break_even_read_fraction : float
+        :math:`\\rho^* = (d - 1)/(k + d - 2)`: de-normalizing costs fewer
+        operations above it.
+    """
+
+    scatter_ops_per_request: float
+    denormalized_ops_per_request: float
+    break_even_read_fraction: float
+
+
+def join_cost(shards: int, read_fraction: float = 0.9, copies: int = 2) -> JoinCost:
+    """Scatter-gather join against de-normalization, counted in shard operations.
+
+    A query joins rows that live on different shards (a user's orders,
+    sharded by order id).  Normalized, a read must ask all :math:`k` shards
+    and a write touches one; de-normalized, the joined rows are also stored
+    with the key the query uses, :math:`d` copies in all, so a read touches
+    one shard and a write all :math:`d` copies:
+
+    .. math:: \\text{ops}_{\\text{scatter}} = \\rho k + (1 - \\rho), \\qquad
+              \\text{ops}_{\\text{denorm}} = \\rho + (1 - \\rho) d,
+
+    equal at :math:`\\rho^* = (d-1)/(k+d-2)`.  The scatter-gather read also
+    pays the tail of the slowest of :math:`k` shards
+    (:func:`scaling_lab.tails.max_of_k_quantile`); the de-normalized copy pays
+    in storage and in copies that can disagree until every write has landed.
+
+    Parameters
+    ----------
+    shards : int
+        :math:`k` in [1, 10^9].
+    read_fraction : float
+        :math:`\\rho` in [0, 1].
+    copies : int
+        :math:`d` in [1, 10^6] places each joined row is written to.
+
+    References
+    ----------
+    Kleppmann (2017), ch. 2-3 (joins, de-normalization) and ch. 6 (partitioning secondary indexes).
+    """
+    k = check_integer(shards, "shards", minimum=1, maximum=MAX_COUNT, scalar=True)
+    r = float(check_in_range(read_fraction, "read_fraction", 0.0, 1.0, scalar=True))
+    d = check_integer(copies, "copies", minimum=1, maximum=10**6, scalar=True)
+    scatter = r * k + (1 - r)
+    denorm = r + (1 - r) * d
+    even = (d - 1) / (k + d - 2) if k + d > 2 else 0.0
+    return JoinCost(float(scatter), float(denorm), float(even))

@@ -18,6 +18,7 @@ G. Tene, *HdrHistogram* (log-bucketed latency histograms), 2012.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -27,6 +28,7 @@ from scipy import integrate, optimize, special, stats
 from .core.validation import (
     MAX_COUNT,
     MAX_ELEMENTS,
+    check_in_range,
     check_integer,
     check_nonnegative,
     check_open_probability,
@@ -48,6 +50,8 @@ __all__ = [
     "merge_histograms",
     "quantile_from_histogram",
     "daily_volume_bytes",
+    "pooled_response_quantile",
+    "slow_request_shares",
 ]
 
 
@@ -290,3 +294,99 @@ def daily_volume_bytes(events_per_s, bytes_per_event):
     r = np.asarray(check_nonnegative(events_per_s, "events_per_s"), dtype=float)
     s = np.asarray(check_nonnegative(bytes_per_event, "bytes_per_event"), dtype=float)
     return scalar_or_array(r * s * 86_400.0)
+
+
+def _pool(arrival_rates, service_rate, servers, weights):
+    from .queueing import MMc
+
+    rates = np.asarray(check_nonnegative(arrival_rates, "arrival_rates"), dtype=float).ravel()
+    mu = check_in_range(service_rate, "service_rate", 0.0, 1e12, low_open=True, scalar=True)
+    c = check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT, scalar=True)
+    w = rates if weights is None else np.asarray(check_nonnegative(weights, "weights"), dtype=float).ravel()
+    if w.shape != rates.shape or not w.sum() > 0 or not np.isfinite(w.sum()):
+        raise ValueError(f"weights must hold one non-negative value per server ({rates.size}), "
+                         "with a positive finite sum")
+    if rates.max() >= 1e300:
+        raise ValueError("arrival_rates must be below 1e300 requests per second")
+    queues = MMc(rates, float(mu), c)
+    stable = np.asarray(queues.stable, dtype=bool)
+
+    def tails(t):
+        out = np.ones(rates.shape)
+        if stable.any():
+            sub = MMc(rates[stable], float(mu), c)
+            out[stable] = np.asarray(sub.prob_response_exceeds(np.full(int(stable.sum()), t)))
+        return out
+
+    return queues, stable, w / w.sum(), tails
+
+
+def pooled_response_quantile(q: float, arrival_rates, service_rate: float, servers: int, *, weights=None) -> float:
+    """The q-quantile of all requests of several M/M/c servers taken together (seconds).
+
+    The pool's response time is a mixture: a request comes from server
+    :math:`i` with probability :math:`w_i` (by default its share of the
+    requests, :math:`\\lambda_i/\\sum_j \\lambda_j`), so the pooled quantile
+    :math:`t_q` solves
+
+    .. math:: \\sum_i w_i\\,P(T_i > t_q) = 1 - q,
+
+    which is neither the mean nor the median of the servers' own quantiles.
+    Solved by bracketing between 0 and the largest server's quantile.  A
+    server at or above capacity has an infinite response time; the pooled
+    quantile is infinite when such servers carry at least :math:`1 - q` of
+    the weight.
+
+    Parameters
+    ----------
+    q : float
+        Quantile level in (0, 1).
+    arrival_rates : array
+        :math:`\\lambda_i \\ge 0` of each server, requests per second.
+    service_rate : float
+        :math:`\\mu > 0` per worker, the same for every server.
+    servers : int
+        Workers :math:`c \\ge 1` per server.
+    weights : array, optional
+        Share of the pooled requests from each server (default the arrival rates).
+
+    References
+    ----------
+    M. Harchol-Balter, *Performance Modeling and Design of Computer Systems*,
+    Cambridge, 2013 (mixtures); G. Tene, *HdrHistogram* (merging, not averaging, quantiles).
+    """
+    level = check_open_probability(q, "q", scalar=True)
+    queues, stable, w, tails = _pool(arrival_rates, service_rate, servers, weights)
+    if w[~stable].sum() >= 1.0 - level:
+        return math.inf
+    target = 1.0 - level
+    each = np.asarray(queues.response_quantile(np.full(stable.shape, level)), dtype=float)
+    high = float(np.max(each[stable])) if stable.any() else 1.0
+    f = lambda t: float(np.dot(w, tails(t))) - target
+    while f(high) > 0:
+        high *= 2.0
+    if f(0.0) <= 0:
+        return 0.0
+    return float(optimize.brentq(f, 0.0, high, xtol=1e-12, rtol=1e-12))
+
+
+def slow_request_shares(t: float, arrival_rates, service_rate: float, servers: int, *, weights=None) -> np.ndarray:
+    """Which servers the pool's slow requests come from: each server's share of the requests slower than ``t``.
+
+    .. math:: \\frac{w_i\\,P(T_i > t)}{\\sum_j w_j\\,P(T_j > t)}
+
+    with the weights of :func:`pooled_response_quantile`.  At :math:`t` = the
+    pool's p99 it shows how few servers make the tail.
+
+    Parameters
+    ----------
+    t : float
+        Response time in seconds, >= 0.
+    arrival_rates, service_rate, servers, weights
+        As :func:`pooled_response_quantile`.
+    """
+    t0 = check_nonnegative(t, "t", scalar=True)
+    _, _, w, tails = _pool(arrival_rates, service_rate, servers, weights)
+    slow = w * tails(float(t0))
+    total = slow.sum()
+    return slow / total if total > 0 else np.zeros_like(slow)

@@ -130,3 +130,82 @@ def test_variable_job_sizes_pool_against_simulation():
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- bounded queues, back-pressure and delivery semantics ----------------------------------------
+def _simulate_mmck(arrival_rate, service_rate, servers, buffer_size, n, seed):
+    """Event-by-event M/M/c/(c+K): the share of arrivals that find every place taken."""
+    rng = np.random.default_rng(seed)
+    busy_until = np.zeros(servers)
+    waiting = []                        # start times of queued jobs are decided on arrival (FCFS)
+    t, rejected = 0.0, 0
+    for _ in range(n):
+        t += rng.exponential(1 / arrival_rate)
+        waiting = [s for s in waiting if s > t]        # jobs still waiting at t
+        in_service = np.sum(busy_until > t)
+        if in_service + len(waiting) >= servers + buffer_size:
+            rejected += 1
+            continue
+        j = int(np.argmin(busy_until))
+        start = max(t, busy_until[j])
+        if start > t:
+            waiting.append(start)
+        busy_until[j] = start + rng.exponential(1 / service_rate)
+    return rejected / n
+
+
+def test_bounded_queue_rejection_identities():
+    from scaling_lab.backlog import prob_rejected_bounded
+    from scaling_lab.queueing import erlang_b
+
+    assert prob_rejected_bounded(20.0, 2.0, 14, 0) == pytest.approx(erlang_b(14, 10.0), rel=1e-12)
+    for rho, k in ((0.5, 3), (0.9, 10), (1.3, 7)):
+        one = rho ** (k + 1) * (1 - rho) / (1 - rho ** (k + 2))   # M/M/1 with K+1 places in all
+        assert prob_rejected_bounded(rho, 1.0, 1, k) == pytest.approx(one, rel=1e-10)
+    assert prob_rejected_bounded(1.0, 1.0, 1, 4) == pytest.approx(1 / 6)
+    assert prob_rejected_bounded(30.0, 2.0, 14, 10**6) == pytest.approx(1 - 28 / 30, rel=1e-9)
+    assert prob_rejected_bounded(20.0, 2.0, 14, 10**6) < 1e-12
+
+
+@pytest.mark.parametrize("rate, k", [(20.0, 5), (26.0, 20), (34.0, 10)])
+def test_bounded_queue_rejection_against_event_simulation(rate, k):
+    from scaling_lab.backlog import prob_rejected_bounded
+
+    model = prob_rejected_bounded(rate, 2.0, 14, k)
+    sim = _simulate_mmck(rate, 2.0, 14, k, 60_000, seed=7)
+    assert sim == pytest.approx(model, abs=max(0.1 * model, 0.003))
+
+
+def test_bounded_burst_caps_the_wait_and_conserves_jobs():
+    from scaling_lab.backlog import bounded_burst
+
+    free = burst_backlog(20.0, 60.0, 600.0, 2.0, 14)
+    big = bounded_burst(20.0, 60.0, 600.0, 2.0, 14, 10**6)
+    assert (big.peak_backlog, big.rejected, big.drain_time_s) == (free.peak_backlog, 0.0, free.drain_time_s)
+    b = bounded_burst(20.0, 60.0, 600.0, 2.0, 14, 5000)
+    # every job of the burst is served, still waiting, or rejected
+    assert 60.0 * 600.0 == pytest.approx(free.capacity * 600.0 + b.peak_backlog + b.rejected)
+    assert b.max_wait_s == pytest.approx(5000 / 28) and b.time_to_full_s == pytest.approx(5000 / 32)
+
+
+def test_delivery_outcome_against_monte_carlo_redelivery():
+    from scaling_lab.backlog import delivery_outcome
+
+    p, n, poison, e = 0.3, 4, 0.05, 0.4
+    rng = np.random.default_rng(2)
+    m = 200_000
+    is_poison = rng.random(m) < poison
+    fails = rng.random((m, n)) < p
+    fails[is_poison] = True
+    first_ok = np.where(fails.all(axis=1), n, fails.argmin(axis=1))       # index of the successful attempt
+    attempts = np.minimum(first_ok + 1, n)
+    failed_attempts = np.where(first_ok == n, n, first_ok)
+    after_effect = rng.random((m, n)) < e
+    dup = np.sum(after_effect & (np.arange(n)[None, :] < failed_attempts[:, None]), axis=1)
+    executions = dup + (first_ok < n)
+    out = delivery_outcome(p, n, prob_poison=poison, prob_after_effect=e)
+    assert attempts.mean() == pytest.approx(out.mean_attempts, rel=0.01)
+    assert np.mean(first_ok == n) == pytest.approx(out.prob_dead_letter, rel=0.03)
+    assert executions.mean() == pytest.approx(out.mean_executions, rel=0.01)
+    with pytest.raises(ValueError, match="max_attempts"):
+        delivery_outcome(0.1, 0)

@@ -55,3 +55,32 @@ def test_bad_input():
         cdn.first_byte_ms(1, 1, 1, -0.1)
     with pytest.raises(ValueError, match="arrival_rate"):
         cdn.edge_request_rates(0, SHARES, SHARED, LOCAL, 0.3)
+
+
+# --- transfer cost -------------------------------------------------------------------------------
+def test_cdn_cost_against_the_planner_tables_and_the_break_even_identity():
+    from scaling_lab.planner.prices import tiered_transfer_cost
+
+    # 1 req/s of 100 kB for a month is 263 GB: inside the first tiers, so the planner's tiered price agrees
+    bill = cdn.cdn_monthly_cost(1.0, 0.9)
+    assert bill.gb_per_month == pytest.approx(263.0, rel=1e-3)
+    assert bill.origin_only_usd == pytest.approx(tiered_transfer_cost(bill.gb_per_month, "egress"))
+    assert bill.cdn_delivery_usd == pytest.approx(tiered_transfer_cost(bill.gb_per_month, "cdn"))
+    # at the break-even price the two bills are equal, below it the CDN saves, above it costs
+    for h in (0.0, 0.5, 0.89, 1.0):
+        c = cdn.cdn_break_even_usd_per_gb(h)
+        assert c == pytest.approx(0.09 * h)
+        even = cdn.cdn_monthly_cost(5000.0, h, cdn_usd_per_gb=max(c, 0.0))
+        assert even.savings_usd == pytest.approx(0.0, abs=1e-6 * even.origin_only_usd)
+        assert cdn.cdn_monthly_cost(5000.0, h, cdn_usd_per_gb=c + 0.01).savings_usd < 0
+    # same-cloud origin (free fill): any CDN price below the egress price saves
+    assert cdn.cdn_break_even_usd_per_gb(0.3, fill_usd_per_gb=0.0) == pytest.approx(0.09)
+
+
+def test_cdn_cost_rejects_bad_prices_by_name():
+    with pytest.raises(ValueError, match="cdn_usd_per_gb"):
+        cdn.cdn_monthly_cost(10.0, 0.5, cdn_usd_per_gb=-1.0)
+    with pytest.raises(ValueError, match="bytes_per_request"):
+        cdn.cdn_monthly_cost(10.0, 0.5, bytes_per_request=0.0)
+    with pytest.raises(ValueError, match="hit_ratio"):
+        cdn.cdn_break_even_usd_per_gb(1.5)

@@ -136,3 +136,75 @@ def test_replication_floor_against_measured_rtts():
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- geographic failover, DNS and cross-region writes --------------------------------------------
+def _symmetric_layout():
+    """Three sites 120 degrees apart on the equator; users 10 degrees either side of each:
+    a failed site's users split evenly over the two others, as the binomial model assumes."""
+    site_lon = np.array([0.0, 120.0, -120.0])
+    user_lon = np.concatenate([site_lon - 10.0, site_lon + 10.0])
+    return np.zeros(6), user_lon, np.zeros(3), site_lon
+
+
+@pytest.mark.parametrize("utilization", [0.1, 0.3, 0.5, 0.6, 0.9])
+def test_geo_failover_matches_the_binomial_model_when_failed_users_spread_evenly(utilization):
+    from scaling_lab.datacenters import geo_failover_unavailability, service_availability
+
+    q, u_max = 0.01, 0.9
+    got = geo_failover_unavailability(*_symmetric_layout(), utilization, q, max_utilization=u_max)
+    assert got == pytest.approx(service_availability(3, utilization, q, max_utilization=u_max), rel=1e-12)
+
+
+def test_geo_failover_against_monte_carlo_states_of_an_uneven_layout():
+    from scaling_lab.datacenters import geo_failover_unavailability
+
+    lat = np.array([40.7, 41.9, 51.5, 48.9, 35.7, 1.3])
+    lon = np.array([-74.0, -87.6, -0.1, 2.4, 139.7, 103.8])
+    sla, slo = np.array([39.0, 50.1, 1.3]), np.array([-77.5, 8.7, 103.8])
+    q, u, u_max = 0.2, 0.5, 0.9
+    exact = geo_failover_unavailability(lat, lon, sla, slo, u, q, max_utilization=u_max)
+    # independent check: draw up/down states, route each user to its nearest live site by brute force
+    rng = np.random.default_rng(5)
+    dist = np.hypot(lat[:, None] - sla[None, :], (lon[:, None] - slo[None, :]) * np.cos(np.radians(lat[:, None])))
+    normal = np.bincount(dist.argmin(axis=1), minlength=3) / len(lat)
+    bad = 0
+    n = 20_000
+    for down in rng.random((n, 3)) < q:
+        if down.all():
+            bad += 1
+            continue
+        share = np.bincount(np.where(down, np.inf, dist).argmin(axis=1), minlength=3) / len(lat)
+        bad += bool((u * share / normal > u_max).any())
+    assert abs(bad / n - exact) < 4 * np.sqrt(exact * (1 - exact) / n)
+
+
+def test_dns_failover_against_simulated_resolver_caches():
+    from scaling_lab.datacenters import dns_failover
+
+    f = dns_failover(60.0, detection_s=30.0, stale_fraction=0.1, stale_hold_s=600.0)
+    rng = np.random.default_rng(3)
+    n = 200_000
+    stale = rng.random(n) < 0.1
+    hold = np.where(stale, 600.0, 60.0)
+    moved_at = 30.0 + rng.random(n) * hold          # each cached answer expires uniformly within its hold
+    assert moved_at.mean() == pytest.approx(f.mean_exposure_s, rel=0.01)
+    for t in (10.0, 45.0, 80.0, 300.0):
+        assert np.mean(moved_at > t) == pytest.approx(f.fraction_on_failed(t), abs=0.005)
+    assert np.quantile(moved_at, 0.99) == pytest.approx(f.time_to_move(0.99), rel=0.02)
+    # the integral of the fraction still on the failed site is the mean exposure
+    t = np.linspace(0.0, 700.0, 70_001)
+    assert np.trapezoid(f.fraction_on_failed(t), t) == pytest.approx(f.mean_exposure_s, rel=1e-4)
+
+
+def test_writes_at_risk_is_littles_law():
+    from scaling_lab.datacenters import writes_at_risk
+
+    rng = np.random.default_rng(1)
+    commits = np.cumsum(rng.exponential(1 / 500.0, 200_000))    # 500 writes/s
+    lag = rng.exponential(0.08, commits.size)                   # mean lag 80 ms
+    probes = rng.uniform(10.0, commits[-1] - 10.0, 2000)
+    in_flight = [np.sum((commits <= t) & (commits + lag > t)) for t in probes]
+    assert np.mean(in_flight) == pytest.approx(writes_at_risk(500.0, 0.08), rel=0.05)
+    with pytest.raises(ValueError, match="lag_s"):
+        writes_at_risk(1.0, -1.0)

@@ -75,3 +75,12 @@ def test_nearest_datacenter():
     w[0] = 1.0
     assert geo.nearest_datacenter(ula, ulo, [0.0], [0.0], weights=w)[2] == pytest.approx(
         geo.rtt_floor_ms(geo.haversine_km(ula[0], ulo[0], 0.0, 0.0)))
+
+
+def test_user_rtt_adds_the_last_mile_to_the_fibre_path():
+    d = np.array([0.0, 1000.0, 10_000.0])
+    assert np.allclose(geo.user_rtt_ms(d, 1.5, last_mile_ms=20.0) - geo.rtt_floor_ms(d, 1.5), 20.0)
+    assert geo.user_rtt_ms(0.0, last_mile_ms=0.0) == 0.0
+    # every measured inter-region RTT exceeds its floor plus no last mile, as the data test demands
+    with pytest.raises(ValueError, match="last_mile_ms"):
+        geo.user_rtt_ms(1.0, last_mile_ms=-1.0)

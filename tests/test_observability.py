@@ -54,3 +54,23 @@ def test_metric_volume_counts_samples():
 def test_bad_input_raises(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_canary_detection_power_and_false_alarms_by_simulation():
+    from scaling_lab.observability import canary_detection
+
+    c = canary_detection(1000.0, 0.001, bad_error_ratio=0.003, canary_fraction=0.05,
+                         confidence=0.99, power=0.9)
+    assert c.detection_time_s == pytest.approx(c.requests_needed / 50.0)
+    assert c.extra_errors == pytest.approx(c.requests_needed * 0.002)
+    rng = np.random.default_rng(4)
+    bad = rng.binomial(c.requests_needed, 0.003, 100_000) > c.error_threshold
+    good = rng.binomial(c.requests_needed, 0.001, 100_000) > c.error_threshold
+    assert bad.mean() == pytest.approx(0.9, abs=0.03)     # normal approximation to the binomial
+    assert good.mean() < 0.02
+    # the exposure does not depend on the canary's size; the bake time does, inversely
+    big = canary_detection(1000.0, 0.001, bad_error_ratio=0.003, canary_fraction=0.5)
+    assert big.extra_errors == c.extra_errors
+    assert big.detection_time_s == pytest.approx(c.detection_time_s / 10)
+    with pytest.raises(ValueError, match="bad_error_ratio"):
+        canary_detection(1000.0, 0.01, bad_error_ratio=0.005)

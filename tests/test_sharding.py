@@ -96,3 +96,47 @@ def test_bad_arguments():
         sh.expected_max_load(10, 0)
     with pytest.raises(ValueError, match="vnodes"):
         sh.ConsistentHashRing(3, 0)
+
+
+# --- resharding, hot keys, joins -----------------------------------------------------------------
+@pytest.mark.parametrize("n, m, scheme", [(16, 17, "jump"), (16, 17, "modulo"), (16, 32, "modulo"),
+                                          (12, 10, "modulo"), (12, 10, "rendezvous")])
+def test_resharding_cost_against_hashed_keys(n, m, scheme):
+    keys = 200_000
+    h = sh.hash64(np.arange(keys), seed=3)
+    before, after = sh.assign_shards(h, n, scheme), sh.assign_shards(h, m, scheme)
+    moved = before != after
+    busiest = np.bincount(after[moved], minlength=m).max() / keys
+    cost = sh.resharding_cost(n, m, scheme, data_gb=1000.0, copy_mb_per_s=50.0, write_rate=200.0)
+    assert moved.mean() == pytest.approx(cost.moved_fraction, abs=0.01)
+    assert 1000.0 * busiest * 1000.0 / 50.0 == pytest.approx(cost.copy_time_s, rel=0.05)
+    assert cost.double_writes == pytest.approx(200.0 * cost.moved_fraction * cost.copy_time_s)
+
+
+def test_hot_key_split_counts_operations_like_a_simulated_workload():
+    p = zipf_popularity(2000, 1.0)
+    m, r, k = 8, 0.9, 16
+    rng = np.random.default_rng(6)
+    n = 400_000
+    key = rng.choice(p.size, n, p=p)
+    read = rng.random(n) < r
+    for strategy in ("copies", "suffixes"):
+        out = sh.hot_key_split(p, k, m, r, strategy=strategy)
+        fan = np.where(key == 0, np.where(read, out.read_fanout, out.write_fanout), 1)
+        assert fan.mean() == pytest.approx(out.ops_amplification, rel=0.01)
+    # no split: the bound of hot_shard_share; the right strategy cools the hot shard, the wrong one heats it
+    assert sh.hot_key_split(p, k, 1, r).hot_shard_ops == pytest.approx(sh.hot_shard_share(p, k))
+    assert sh.hot_key_split(p, k, m, r, strategy="copies").hot_shard_ops < sh.hot_shard_share(p, k)
+    assert sh.hot_key_split(p, k, m, r, strategy="suffixes").hot_shard_ops > sh.hot_shard_share(p, k)
+
+
+def test_join_cost_break_even_and_operation_counts():
+    for k, d in ((16, 2), (4, 3), (64, 5)):
+        even = sh.join_cost(k, 0.5, d).break_even_read_fraction
+        at = sh.join_cost(k, even, d)
+        assert at.scatter_ops_per_request == pytest.approx(at.denormalized_ops_per_request)
+    c = sh.join_cost(16, 0.9, 2)
+    assert (c.scatter_ops_per_request, c.denormalized_ops_per_request) == pytest.approx((14.5, 1.1))
+    assert sh.join_cost(1, 0.9, 1).break_even_read_fraction == 0.0
+    with pytest.raises(ValueError, match="copies"):
+        sh.join_cost(4, 0.5, 0)

@@ -79,3 +79,35 @@ def test_histogram_errors_and_volume():
     assert tails.daily_volume_bytes(10_000, 500) == pytest.approx(432e9)
     with pytest.raises(ValueError, match="k"):
         tails.fanout_slow_probability(0.1, 0)
+
+
+# --- pooled quantiles of unequal servers ---------------------------------------------------------
+def test_pooled_quantile_against_simulated_servers():
+    import scaling_lab as sl
+
+    rates = np.array([100.0, 150.0, 190.0])                 # M/M/8, 40 ms: 50 %, 75 %, 95 % busy
+    t99 = tails.pooled_response_quantile(0.99, rates, 25.0, 8)
+    samples = [sl.simulate_queue(r, 25.0, 8, n_requests=int(r * 4000), seed=40 + i).responses
+               for i, r in enumerate(rates)]                # the same 4,000 s on every server
+    pooled = np.concatenate(samples)
+    assert np.quantile(pooled, 0.99) == pytest.approx(t99, rel=0.04)
+    share = tails.slow_request_shares(t99, rates, 25.0, 8)
+    counted = np.array([np.sum(s > t99) for s in samples]) / np.sum(pooled > t99)
+    assert np.allclose(counted, share, atol=0.03)
+    assert share.sum() == pytest.approx(1.0)
+
+
+def test_pooled_quantile_identities():
+    from scaling_lab.queueing import MMc
+
+    # identical servers: the pooled quantile is each one's
+    assert tails.pooled_response_quantile(0.99, [150.0] * 4, 25.0, 8) == pytest.approx(
+        MMc(150.0, 25.0, 8).response_quantile(0.99), rel=1e-9)
+    # weights move the answer between the components' quantiles
+    lo, hi = MMc(100.0, 25.0, 8).response_quantile(0.99), MMc(190.0, 25.0, 8).response_quantile(0.99)
+    mid = tails.pooled_response_quantile(0.99, [100.0, 190.0], 25.0, 8, weights=[1, 1])
+    assert lo < mid < hi
+    # an overloaded server with more than 1 - q of the requests: the pooled p99 is infinite
+    assert tails.pooled_response_quantile(0.99, [100.0, 250.0], 25.0, 8) == np.inf
+    with pytest.raises(ValueError, match="weights"):
+        tails.pooled_response_quantile(0.99, [100.0, 150.0], 25.0, 8, weights=[1.0])
