@@ -58,8 +58,7 @@ from .observability import (
 )
 from .observability import CanaryDetection, canary_detection
 from .planner import (
-    COMPONENTS, STEPS, Assumptions, CostBand, Plan, Tier, cost_band, entry_points, plan, resolve_assumptions,
-    sensitivity, sweep, zipf_cache_items,
+    COMPONENTS, STEPS, Assumptions, Plan, Tier, entry_points, plan, resolve_assumptions, sweep, zipf_cache_items,
 )
 from .presentation.explorer import Explorer, Slider, is_static
 from .presentation.plotting import latency_vs_load_figure, slo_line
