@@ -36,15 +36,12 @@ $(MATHJAX): $(STAMP)
 	rm -rf book/_static/mathjax
 	cp -r "$$($(BIN)/python -c 'import mathjax, os; print(os.path.join(os.path.dirname(mathjax.__file__), "static", "mathjax", "es5"))')" book/_static/mathjax
 
-# Notebooks are executed first on every core into the build's execution cache (jupyter-cache),
-# then the book build reuses those outputs; a notebook that failed here is re-run by the build,
-# which reports its traceback.
-JCACHE := _build/.jupyter_cache
+# tools/build_site.py executes, one kernel per core, the chapters whose notebook or whose files read
+# while running (scaling_lab modules, data) changed since they were cached (jupyter-cache), then runs
+# `jupyter-book build -W -n --keep-going .` unless nothing the site is built from changed. A code change
+# in scaling_lab re-executes the chapters that use it: `make clean` is never needed for that.
 site: venv $(PLOTLY_JS) $(MATHJAX)
-	@mkdir -p _build
-	@yes | SCALING_LAB_STATIC=1 $(BIN)/jcache notebook -p $(JCACHE) add notebooks/*.ipynb >/dev/null
-	SCALING_LAB_STATIC=1 $(BIN)/jcache project -p $(JCACHE) execute --executor local-parallel --timeout 300
-	SCALING_LAB_STATIC=1 $(BIN)/jupyter-book build -W -n --keep-going .
+	SCALING_LAB_STATIC=1 $(BIN)/python tools/build_site.py
 	@$(BIN)/python tools/page_weights.py _build/html
 
 book: site
