@@ -56,7 +56,7 @@ def scale_out_lag(interval_s: float, breaching_periods: int, boot_s: float) -> D
         Mean, minimum and maximum lag, seconds.
     """
     b = check_nonnegative(boot_s, "boot_s", scalar=True)
-    d = detection_time(interval_s, check_integer(breaching_periods, "breaching_periods", minimum=1,
+    d = detection_time(check_positive(interval_s, "interval_s", scalar=True), check_integer(breaching_periods, "breaching_periods", minimum=1,
                                                   maximum=MAX_COUNT, scalar=True), 0.0)
     return DetectionTime(d.mean + b, d.minimum + b, d.maximum + b)
 

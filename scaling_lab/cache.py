@@ -1032,12 +1032,12 @@ def staleness_window(strategy: str, *, arrival_rate: float, ttl_s: float, update
     mu = check_nonnegative(update_rate, "update_rate", scalar=True)
     d = check_nonnegative(update_delay_s, "update_delay_s", scalar=True)
     tf = check_nonnegative(fetch_s, "fetch_s", scalar=True)
-    h = lam * t / (1.0 + lam * t)
+    h = 1.0 / (1.0 + 1.0 / (lam * t))  # lambda T / (1 + lambda T), finite for huge values
     if strategy == "ttl":
         return float(h * t / 2)
     if strategy == "write_through":
         return float(h * d)
-    miss_rate = lam / (1.0 + lam * t)
+    miss_rate = 1.0 / (1.0 / lam + t)
     stale_life = t if mu == 0 else -np.expm1(-mu * t) / mu
     return float(h * d + miss_rate * max(tf - d, 0.0) * stale_life)
 
@@ -1103,7 +1103,7 @@ def expiry_stampede(arrival_rate: float, ttl_s: float, fetch_s: float) -> Expiry
     cycle = tf + t + 1.0 / lam
     misses = 1.0 + lam * tf
     return ExpiryStampede(float(misses), float(misses / cycle), float(1.0 / cycle),
-                          float(lam * t / (misses + lam * t)), float(tf / 2))
+                          float(t / cycle), float(tf / 2))
 
 
 def slab_chunk_bytes(item_bytes, *, growth_factor: float = 1.25, min_chunk_bytes: int = 96,

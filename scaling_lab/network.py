@@ -451,6 +451,8 @@ def held_pool(arrival_rate, pool_size: int, stations, *, tail_tolerance: float =
     tail_tolerance : float
         Truncation of the waiting line, in (0, 1e-3].
 
+    Notes
+    -----
     The chain has one state per way of placing up to :math:`P` requests on
     the stations: at most 50,000 of them (a pool of 300 tokens around two
     stations).
