@@ -11,13 +11,13 @@ journey
     (:func:`scaling_lab.planner.planning.entry_points`).
 sensitivity
     Which assumptions move the bill most, ±20 % each
-    (:func:`scaling_lab.planner.sensitivity.sensitivity`).
+    (``sensitivity()``).
 
 ``--format table|json|csv`` chooses the output (the JSON carries every
 assumption used); ``plan --band N`` adds the 5-95 % band of the bill over N
-samples of the uncertain inputs (:func:`scaling_lab.planner.sensitivity.cost_band`).
+samples of the uncertain inputs (``cost_band()``).
 
-Every field of :class:`scaling_lab.planner.assumptions.Assumptions` is an
+Every field of ``Assumptions`` is an
 option of both (``--read-fraction``, ``--latency-slo-s``,
 ``--availability-target none``...), with the help text of its declaration;
 numbers accept underscores (``10_000_000``).  A subcommand is a function that

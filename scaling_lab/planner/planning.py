@@ -1,10 +1,10 @@
 """The capacity plan: :func:`plan` runs the sizing steps, :func:`sweep` and :func:`entry_points` run it many times.
 
 :func:`plan` turns a workload (daily active users plus the
-:class:`~.assumptions.Assumptions`: requests per user, read/write mix, object
+``Assumptions``: requests per user, read/write mix, object
 sizes, a latency SLO, an availability target, prices) into the architecture
 the book arrives at and what it costs per month.  Each tier is sized by the
-step of :mod:`.steps` that carries the rule of the chapter introducing it; the
+step of ``scaling_lab.planner.steps`` that carries the rule of the chapter introducing it; the
 :class:`Plan` is nothing but those tiers.  :func:`sweep` evaluates plans over
 many user counts (through :func:`scaling_lab.core.parallel.parallel_map`, so
 inside ``joblib.parallel_config`` it runs on processes or a Dask cluster), and
@@ -12,7 +12,7 @@ inside ``joblib.parallel_config`` it runs on processes or a Dask cluster), and
 journey first becomes necessary.
 
 Every entry validates ``assumptions`` and ``**overrides`` the same way
-(:func:`~.assumptions.resolve_assumptions`).
+(``resolve_assumptions()``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ __all__ = ["Plan", "plan", "sweep", "entry_points"]
 
 @dataclass(frozen=True)
 class Plan:
-    """The architecture for one workload: the :class:`~.steps.Tier` of every step, by name.
+    """The architecture for one workload: the ``Tier`` of every step, by name.
 
     A tier is also an attribute (``plan.web.count``, ``plan.database.shards``);
     everything else is read off the tiers.
@@ -46,7 +46,7 @@ class Plan:
     assumptions: Assumptions
     tiers: Mapping[str, Tier]
     steps: tuple = ()
-    """The steps that sized the tiers, in order (:data:`~.steps.STEPS` when the plan was made)."""
+    """The steps that sized the tiers, in order (``STEPS`` when the plan was made)."""
 
     def __getattr__(self, name):
         return item_as_attribute(self, "tiers", name)
@@ -89,7 +89,7 @@ class Plan:
 
     @property
     def needed(self) -> dict:
-        """Which of the journey's components (:data:`~.steps.COMPONENTS`) this plan uses.
+        """Which of the journey's components (``COMPONENTS``) this plan uses.
 
         Every flag but ``read_replicas`` stays on once on as users grow.  Replicas
         per shard follow the shard's load, which halves at every split, so a
@@ -110,7 +110,7 @@ class Plan:
         return row
 
     def report(self) -> str:
-        """A readable, multi-line description of the plan (:func:`~.report.text_report`)."""
+        """A readable, multi-line description of the plan (``text_report()``)."""
         from .report import text_report
         return text_report(self)
 
@@ -133,14 +133,14 @@ def plan(daily_users: float, assumptions: Assumptions | None = None, **overrides
     daily_users : float
         Daily active users, > 0.
     assumptions : Assumptions, optional
-        Everything else (defaults: :class:`~.assumptions.Assumptions`).
+        Everything else (defaults: ``Assumptions``).
     **overrides
-        Fields of :class:`~.assumptions.Assumptions` to change, e.g. ``read_fraction=0.99``.
+        Fields of ``Assumptions`` to change, e.g. ``read_fraction=0.99``.
 
     Returns
     -------
     Plan
-        One :class:`~.steps.Tier` per step of :data:`~.steps.STEPS`, in order.
+        One ``Tier`` per step of ``STEPS``, in order.
 
     Notes
     -----
@@ -152,7 +152,7 @@ def plan(daily_users: float, assumptions: Assumptions | None = None, **overrides
 
     References
     ----------
-    See :mod:`scaling_lab.planner.steps`.
+    See ``scaling_lab.planner.steps``.
     """
     users = check_positive(daily_users, "daily_users")
     return _plan(users, resolve_assumptions(assumptions, overrides))
@@ -179,7 +179,7 @@ def _needed(users: float, a: Assumptions) -> dict:
 
 def entry_points(assumptions: Assumptions | None = None, *, max_users: float = 1e8,
                  points_per_decade: int = 8, rtol: float = 1e-3, **overrides) -> dict:
-    """The smallest daily-user count at which each component of :data:`~.steps.COMPONENTS` is first needed.
+    """The smallest daily-user count at which each component of ``COMPONENTS`` is first needed.
 
     The plan is evaluated on a logarithmic grid from 1 to ``max_users`` (through
     :func:`scaling_lab.core.parallel.parallel_map`); at the first grid point
