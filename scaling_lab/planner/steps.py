@@ -158,6 +158,11 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else plural or word + 's'}"
 
 
+def _pool_text(t: Tier, instance: str) -> str:
+    """``"3 r6i.large (1+2 per data center"``: the start of a pooled tier's report line."""
+    return f"{t.count} {instance} ({'+'.join(map(str, t.per_site))} per data center"
+
+
 def _gb(x: float) -> str:
     return f"{x:,.0f} GB" if x >= 10 else f"{x:.2g} GB"
 
@@ -385,8 +390,7 @@ class Web(Step):
                             if p99_lost.stable else math.inf})
 
     def describe(self, t, a):
-        return (f"{t.count} {t.instance} ({'+'.join(map(str, t.per_site))} per data center, {t.workers_per_server} "
-                f"workers each, {t.utilization:.0%} busy at the forecast peak; {t.policy}, p99 "
+        return (f"{_pool_text(t, t.instance)}, {_plural(t.workers_per_server, 'worker')} each, {t.utilization:.0%} busy at the forecast peak; {t.policy}, p99 "
                 f"{t.p99_one_lost_s * 1e3:.0f} ms with {_plural(t.machines_lost, 'machine')} lost)  [{t.reason}]")
 
 
@@ -433,8 +437,7 @@ class LoadBalancers(Step):
     def describe(self, t, a):
         if not t.count:
             return f"none  [{t.reason}]"
-        return (f"{t.count} {t.instance} ({'+'.join(map(str, t.per_site))} per data center, "
-                f"{t.bandwidth_bps / 1e9:,.2f} Gbit/s at the busiest site)  [{t.reason}]")
+        return f"{_pool_text(t, t.instance)}, {t.bandwidth_bps / 1e9:,.2f} Gbit/s at the busiest site)  [{t.reason}]"
 
 
 class Sessions(Step):
@@ -468,8 +471,7 @@ class Sessions(Step):
     def describe(self, t, a):
         if not t.count:
             return f"none  [{t.reason}]"
-        return (f"{t.count} {a.session_instance} ({'+'.join(map(str, t.per_site))} per data center), "
-                f"{t.added_latency_s * 1e3:.2f} ms added per request  [{t.reason}]")
+        return f"{_pool_text(t, a.session_instance)}), {t.added_latency_s * 1e3:.2f} ms added per request  [{t.reason}]"
 
 
 def _db_capacity(a: Assumptions, cores: int) -> float:
@@ -565,8 +567,7 @@ class Cache(Step):
     def describe(self, t, a):
         if not t.count:
             return f"none  [{t.reason}]"
-        return (f"{t.count} {t.instance} ({'+'.join(map(str, t.per_site))} per data center), {t.cache_gb:,.1f} GB "
-                f"for a {t.hit_ratio:.0%} hit ratio  [{t.reason}]")
+        return f"{_pool_text(t, t.instance)}), {t.cache_gb:,.1f} GB for a {t.hit_ratio:.0%} hit ratio  [{t.reason}]"
 
 
 class Database(Step):

@@ -279,7 +279,9 @@ def test_report_names_every_tier():
     for word in ("web servers", "database", "cache", "CDN", "queue workers", "data centers", "monthly cost",
                  "load balancers", "session store", "telemetry", "storage"):
         assert word in text
-    assert "1 workers" not in text and "1 replicas" not in text
+    small = plan(1e3).report()
+    assert "1 worker each" in small and "1 replica)" in small
+    assert not any(f" 1 {word}s" in text + small for word in ("worker", "replica", "shard", "machine", "spare"))
 
 
 # --- bad input ----------------------------------------------------------------------------------
