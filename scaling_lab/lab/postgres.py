@@ -8,12 +8,12 @@ backends exit with it).  Measured on a 2-core machine: ``initdb`` ≈ 0.45 s,
 start 0.05 s, ``pg_basebackup -R -X stream -c fast`` ≈ 0.3 s, the replica
 streaming ≈ 0.1 s later.
 
-A server can be given a CPU quota (``cpu_quota=0.1``: a tenth of one core), by
-starting it inside a fresh cgroup of the ``cpu`` controller (v1
-``cpu.cfs_quota_us``/``cpu.cfs_period_us``, or v2 ``cpu.max``) that every one
-of its processes inherits; this is how a replica's single replay process is
-made the real bottleneck.  A quota applies to normal scheduling only, so such
-a server never runs under real-time priority.  :meth:`Postgres.crash` kills
+A replica's single replay process (the "startup" process) can be given a CPU
+quota (``cpu_quota=0.1``: a tenth of one core): once the replica is ready,
+that process alone is moved to normal scheduling and into a fresh cgroup of the
+``cpu`` controller (v1 ``cpu.cfs_quota_us``/``cpu.cfs_period_us``, or v2
+``cpu.max``); this is how replay is made the real bottleneck while the WAL
+receiver and the backends serving reads run unthrottled.  :meth:`Postgres.crash` kills
 the postmaster and every backend at once with SIGKILL (a machine dying
 mid-stream); :meth:`Postgres.promote` turns a replica into a primary.
 
@@ -57,6 +57,11 @@ def _as_user() -> tuple[list[str], str]:
     """The prefix that runs a command as the database's OS user, and that user's name."""
     if os.geteuid() != 0:
         return [], pwd.getpwuid(os.geteuid()).pw_name
+    try:
+        pwd.getpwnam(POSTGRES_USER)
+    except KeyError:  # a bare machine without Debian's postgresql package: make the system user
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", POSTGRES_USER],
+                       check=True, capture_output=True)
     return ["setpriv", f"--reuid={POSTGRES_USER}", f"--regid={POSTGRES_USER}", "--init-groups"], POSTGRES_USER
 
 
@@ -93,9 +98,9 @@ class Postgres(Component):
         Extra server settings, passed as ``-c name=value`` (e.g.
         ``{"synchronous_commit": "remote_apply"}``).
     cpu_quota : float or None
-        Cores the server (all its processes together) may use once it is ready,
-        in (0, 64] (``0.1``: 1 ms of CPU in every 10 ms period), enforced by a
-        cgroup; ``None``: no limit.  Implies normal scheduling.
+        Replicas only: cores the replay process may use once the replica is
+        ready, in (0, 64] (``0.1``: 1 ms of CPU in every 10 ms period), enforced
+        by a cgroup; ``None``: no limit.
     cpu_period_s : float
         The quota's accounting period, seconds in [0.001, 1] (short periods give
         short stalls).
@@ -112,9 +117,10 @@ class Postgres(Component):
         self.cpu_quota = None if cpu_quota is None else check_in_range(cpu_quota, "cpu_quota", 0.0, 64.0, low_open=True)
         self.cpu_period_s = check_in_range(cpu_period_s, "cpu_period_s", 0.001, 1.0)
         if self.cpu_quota is not None:
+            if primary is None:
+                raise ValueError("cpu_quota applies to a replica's replay process: give primary too")
             if _cgroup_root() is None:
                 raise RuntimeError("cpu_quota needs a writable cgroup cpu controller (root)")
-            realtime = False  # a CPU quota throttles normal scheduling only
         self.cgroup: Path | None = None
         self.primary = primary
         self.settings = dict(settings or {})
@@ -142,7 +148,6 @@ class Postgres(Component):
         self.cgroup = root / f"scaling-lab-postgres-{os.getpid()}-{self.dir.name.rsplit('-', 1)[-1]}"
         self.cgroup.mkdir()
         self._cgroup_version = version
-        self._write_quota(None)  # start (initdb, recovery) at full speed; the quota applies once ready
 
     def _write_quota(self, quota: float | None) -> None:
         period = int(round(self.cpu_period_s * 1e6))
@@ -162,9 +167,18 @@ class Postgres(Component):
             except OSError:
                 time.sleep(0.05)
 
+    def _throttle_replay(self) -> None:
+        """Move the replay ("startup") process, at normal priority, into a cgroup with the quota."""
+        with self.connect() as conn:
+            row = conn.execute("select pid from pg_stat_activity where backend_type = 'startup'").fetchone()
+        if row is None:
+            raise RuntimeError(f"{self!r} has no replay process to throttle")
+        self._make_cgroup()
+        self._write_quota(self.cpu_quota)
+        os.sched_setscheduler(int(row[0]), os.SCHED_OTHER, os.sched_param(0))  # a quota binds normal scheduling only
+        (self.cgroup / "cgroup.procs").write_text(str(row[0]))
+
     def _prepare(self) -> None:
-        if self.cpu_quota is not None and self.cgroup is None:
-            self._make_cgroup()
         if os.geteuid() == 0:
             pw = pwd.getpwnam(POSTGRES_USER)
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
@@ -184,8 +198,6 @@ class Postgres(Component):
         argv = [str(self.bindir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port)]
         for k, v in opts.items():
             argv += ["-c", f"{k}={v}"]
-        if self.cgroup is not None:  # join the cgroup, then exec: the child's PID stays the postmaster's
-            return ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self.cgroup / "cgroup.procs")] + self.user_prefix + argv
         return realtime_prefix(self.realtime) + self.user_prefix + argv
 
     def _ready(self) -> bool:
@@ -200,17 +212,28 @@ class Postgres(Component):
 
     def start(self) -> "Postgres":
         super().start()
-        if self.cgroup is not None:
-            self._write_quota(self.cpu_quota)
+        if self.cpu_quota is not None:
+            try:
+                self._throttle_replay()
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def stop(self) -> None:
         try:
             if self.cgroup is not None and self.cgroup.exists():
-                self._write_quota(None)  # a throttled server would take seconds to shut down
+                self._write_quota(None)  # a throttled replay would take seconds to shut down
             super().stop()
         finally:
             self._remove_cgroup()
+
+    def set_cpu_quota(self, cpu_quota: float | None) -> None:
+        """Change the running replica's replay quota (cores; ``None`` lifts it).  Needs ``cpu_quota`` at start."""
+        if self.cgroup is None:
+            raise RuntimeError(f"{self!r} was not started with a cpu_quota")
+        self.cpu_quota = None if cpu_quota is None else check_in_range(cpu_quota, "cpu_quota", 0.0, 64.0, low_open=True)
+        self._write_quota(self.cpu_quota)
 
     def crash(self) -> None:
         """Kill the postmaster and every one of its processes at once with SIGKILL (no shutdown, no flush)."""

@@ -28,7 +28,7 @@ def recorded(name: str) -> dict:
 def recording_note(rec: dict) -> str:
     """One line naming the machine and conditions of a recording."""
     m = rec["meta"]["machine"]
-    rt = "SCHED_FIFO" if m.get("realtime_scheduling") else "normal scheduling"
+    rt = "real-time scheduling available" if m.get("realtime_scheduling") else "no real-time scheduling"
     return (f"recorded {rec['meta']['date'][:10]} on {m['cpu_model']}, {m['cores']} cores, {rt}; "
             f"load average {m['loadavg_before'][0]:.2f} before, {m['loadavg_after'][0]:.2f} after")
 
@@ -119,6 +119,7 @@ def scaling_curve_table(rec: dict) -> pd.DataFrame:
                           ("peak_concurrency", "peak at n* workers", "{:.1f}")):
         rows.append({"parameter": label, "estimate": fmt.format(f.loc[p, "estimate"]),
                      "95 % interval": f"{fmt.format(f.loc[p, 'low'])} … {fmt.format(f.loc[p, 'high'])}"})
+    rows.append({"parameter": "R² of the fit", "estimate": f"{f['r_squared'].iloc[0]:.3f}", "95 % interval": ""})
     return pd.DataFrame(rows)
 
 

@@ -41,7 +41,7 @@ import sys
 
 from ..simulation import Deterministic, Exponential, LogNormal  # noqa: F401  (names for the config)
 from .. import simulation as _simulation
-from .process import LAB_HOST, Component, realtime_prefix
+from .process import LAB_HOST, Component, boost_prefix, realtime_prefix
 from ._checks import check_choice, check_integer
 
 __all__ = ["LabServer", "MODES", "distribution_to_dict", "distribution_from_dict"]
@@ -77,8 +77,9 @@ class LabServer(Component):
     seed : int
         Seed of the service-time stream.
     realtime : bool
-        Run under ``chrt -f 10`` when possible (``mode="sleep"`` only: a
-        CPU-bound server must never get real-time priority).
+        Run under ``chrt -f 10`` when possible (``mode="sleep"``); a CPU-bound
+        server (``mode="cpu"``) never gets real-time priority and runs at
+        nice −20 instead (when root).
     """
 
     name = "webserver"
@@ -89,6 +90,7 @@ class LabServer(Component):
         self.servers = check_integer(servers, "servers", minimum=1)
         self.mode = check_choice(mode, "mode", MODES)
         self.seed = check_integer(seed, "seed", minimum=0)
+        self.boost = bool(realtime) and mode == "cpu"
         super().__init__(realtime=realtime and mode == "sleep")
 
     @property
@@ -101,5 +103,5 @@ class LabServer(Component):
         (self.dir / "config.json").write_text(json.dumps(cfg))
 
     def _command(self) -> list[str]:
-        return realtime_prefix(self.realtime) + [sys.executable, "-m", "scaling_lab.lab._webapp",
+        return realtime_prefix(self.realtime) + boost_prefix(self.boost) + [sys.executable, "-m", "scaling_lab.lab._webapp",
                                                  str(self.dir / "config.json")]

@@ -62,7 +62,7 @@ def test_replay_residual_is_small_at_high_load(mm4_runs):
 def test_cpu_bound_throughput_never_exceeds_the_cores():
     # 4 ms of CPU per request: the machine cannot complete more than cores/4 ms per second.  A
     # physical bound, so it cannot flake; the lower bound only says the endpoint works.
-    with LabServer(Deterministic(0.004), servers=2, mode="cpu", realtime=False) as s:
+    with LabServer(Deterministic(0.004), servers=2, mode="cpu") as s:
         r = closed_loop(s.url, 6, 1.5, warmup_s=0.5)
     assert r.errors == 0
     assert 10 < r.throughput <= (os.cpu_count() or 1) / 0.004 * 1.02
