@@ -1,7 +1,7 @@
-// Explorer figures (scaling_lab.explorer): every combination of slider positions is a
-// precomputed plotly frame named "i-j-k". When a slider moves, show the frame matching all of
-// them. Frames are applied with Plotly.update rather than Plotly.animate, whose internal
-// promise chain leaves an unhandled rejection in the console.
+// Explorer figures (scaling_lab.presentation.explorer): every combination of slider positions is a
+// precomputed frame named "i-j-k", kept in the figure's own layout.meta.explorer.frames. When a slider
+// moves (plotly's public "plotly_sliderchange" event), show the frame matching all of them with
+// Plotly.update. Only public plotly.js API is used: gd.layout, gd.data, gd.on, Plotly.update.
 (function () {
   function flatten(layout) {
     // {xaxis: {range: r}} would replace the whole axis (and drop its title): use "xaxis.range".
@@ -16,17 +16,14 @@
     });
     return out;
   }
-  function show(gd, state) {
-    var frames = (gd._transitionData && gd._transitionData._frameHash) || {};
-    var frame = frames[state.join("-")];
+  function show(gd, frame) {
     if (!frame) return;
     // Plotly keeps (and later edits) the objects it is given: hand it a copy of the frame.
-    frame = JSON.parse(JSON.stringify({ data: frame.data, layout: frame.layout || {}, traces: frame.traces }));
-    var traces = frame.traces || frame.data.map(function (_, i) { return i; });
+    frame = JSON.parse(JSON.stringify(frame));
+    var traces = frame.data.map(function (_, i) { return i; });
     var update = {};
     frame.data.forEach(function (trace, n) {
       Object.keys(trace).forEach(function (key) {
-        if (key === "type") return;
         if (!update[key]) update[key] = traces.map(function (i) { return gd.data[i][key]; });
         update[key][n] = trace[key];
       });
@@ -34,15 +31,18 @@
     Plotly.update(gd, update, flatten(frame.layout), traces);
   }
   function wire(gd) {
-    if (gd.dataset.explorerWired || !gd.layout || !gd.layout.meta || !gd.layout.meta.explorer) return;
+    var meta = gd.layout && gd.layout.meta;
+    var explorer = meta && meta.explorer;
+    if (gd.dataset.explorerWired || !explorer || !explorer.frames) return;
     gd.dataset.explorerWired = "1";
+    var names = (gd.layout.sliders || []).map(function (s) { return s.name; });
     var state = (gd.layout.sliders || []).map(function (s) { return s.active || 0; });
     gd.on("plotly_sliderchange", function (event) {
-      var k = gd._fullLayout.sliders.indexOf(event.slider);
-      if (k < 0) k = event.slider._index;
-      state[k] = event.step._index;
+      var k = names.indexOf(event.slider.name);
+      if (k < 0) return;
+      state[k] = event.slider.active;
       // Let the slider finish its own redraw before the figure changes under it.
-      setTimeout(function () { show(gd, state); }, 0);
+      setTimeout(function () { show(gd, explorer.frames[state.join("-")]); }, 0);
     });
   }
   function wireAll() {

@@ -13,14 +13,18 @@ few named inputs and a grid of values for each input::
 * On the static website (the book is built with ``SCALING_LAB_STATIC=1``)
   ``show()`` displays a plotly figure with one slider per input over the
   precomputed grid.  It needs no kernel: ``book/_static/explorer.js`` (loaded
-  on every page) shows the frame matching all sliders' positions.
+  on every page) listens to plotly's ``plotly_sliderchange`` event and shows
+  the frame matching all sliders' positions.
 
-Frames store only what changes between grid points (usually ``y``), as
-float32 typed arrays, to keep pages light.
+The frames travel in the figure's own ``layout.meta`` (plotly passes it
+through untouched), so the page script needs nothing but plotly's public API.
+A frame stores only what changes between grid points (usually ``y``), as
+float32 typed arrays in plotly's ``{dtype, bdata}`` form, to keep pages light.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import os
 from dataclasses import dataclass, field
@@ -100,6 +104,16 @@ def _clean(value):
     return value
 
 
+def _typed(value):
+    """A float array as plotly.js's typed-array form ``{dtype: "f4", bdata: base64}``; anything else as is."""
+    value = _clean(value)
+    if isinstance(value, np.ndarray) and value.dtype == np.float32:
+        return {"dtype": "f4", "bdata": base64.b64encode(value.tobytes()).decode("ascii")}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
 def _differs(a, b) -> bool:
     try:
         return not np.array_equal(np.asarray(a), np.asarray(b))
@@ -153,10 +167,10 @@ class Explorer:
         return out
 
     def figure(self) -> go.Figure:
-        """The static figure: the default view plus one frame per grid point and one slider per input."""
+        """The static figure: the default view, one slider per input, every grid point's frame in ``layout.meta``."""
         base = self.draw(**self.defaults)
         base_traces = [t.to_plotly_json() for t in base.data]
-        frames = []
+        frames = {}
         grids = [range(len(s.values)) for s in self.sliders]
         for idx in itertools.product(*grids):
             values = {s.name: s.values[i] for s, i in zip(self.sliders, idx)}
@@ -167,11 +181,10 @@ class Explorer:
             data = []
             for trace, ref in zip(fig.data, base_traces):
                 tj = trace.to_plotly_json()
-                changed = {k: _clean(v) for k, v in tj.items() if k in ("x", "y", "text", "customdata", "name",
-                                                                         "base", "width", "z")
-                           and _differs(v, ref.get(k))}
-                data.append(dict(type=tj["type"], **changed))
-            frames.append(go.Frame(name="-".join(map(str, idx)), data=data, layout=self._frame_layout(fig)))
+                data.append({k: _typed(v) for k, v in tj.items() if k in ("x", "y", "text", "customdata", "name",
+                                                                          "base", "width", "z")
+                             and _differs(v, ref.get(k))})
+            frames["-".join(map(str, idx))] = dict(data=data, layout=self._frame_layout(fig))
 
         fig = go.Figure(base)
         for trace in fig.data:
@@ -179,7 +192,6 @@ class Explorer:
                 value = getattr(trace, key, None)
                 if value is not None and np.asarray(value).dtype.kind == "f":
                     setattr(trace, key, _clean(value))
-        fig.frames = frames
         n = len(self.sliders)
         height = (fig.layout.height or 420) + 85 * n
         top = fig.layout.margin.t if fig.layout.margin.t is not None else 60
@@ -187,15 +199,19 @@ class Explorer:
         plot_px = height - top - bottom
         sliders = []
         for k, s in enumerate(self.sliders):
-            steps = [dict(label=s.format(v), method="skip", args=[None]) for v in s.values]
+            labels = [s.fmt.format(v) if not isinstance(v, str) else v for v in s.values]
+            # The unit goes once after the current value, not after every tick label; the rail is
+            # inset by half the longest label so the end labels are not cut by the figure's edge.
+            inset = 4 * max(len(label) for label in labels) + 6
+            steps = [dict(label=label, method="skip", args=[None]) for label in labels]
             sliders.append(dict(
                 active=s.default_index, steps=steps, name=s.name,
-                currentvalue=dict(prefix=f"{s.label}: ", font=dict(size=13)),
-                pad=dict(t=0, b=0), len=1.0, x=0, xanchor="left",
-                y=-(50 + 85 * k) / plot_px, yanchor="top",
+                currentvalue=dict(prefix=f"{s.label}: ", suffix=f" {s.unit}" if s.unit else "", font=dict(size=13)),
+                pad=dict(t=0, b=0, l=inset, r=inset), len=1.0, x=0, xanchor="left",
+                y=-(50 + 85 * k) / plot_px, yanchor="top", font=dict(size=11),
             ))
         fig.update_layout(sliders=sliders, height=height, margin=dict(b=bottom),
-                          meta=dict(explorer=[s.name for s in self.sliders]))
+                          meta=dict(explorer=dict(inputs=[s.name for s in self.sliders], frames=frames)))
         return fig
 
     # -- the live face ----------------------------------------------------------

@@ -20,7 +20,7 @@ import numpy as np
 
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.io._base_renderers import MimetypeRenderer
+from plotly.io.base_renderers import MimetypeRenderer
 
 __all__ = ["setup", "COLORS", "TEMPLATE_NAME", "RENDERER_NAME", "latency_vs_load_figure", "slo_line"]
 
@@ -49,20 +49,28 @@ class StaticHTMLRenderer(MimetypeRenderer):
             div_id=f"fig-{next(_ids)}",
             default_width="100%",
             auto_play=False,
-            config={"responsive": True, "displaylogo": False},
+            # No mode bar: on a phone it covers the title; dragging zooms, a double click resets.
+            config={"responsive": True, "displaylogo": False, "displayModeBar": False},
         )
         return {"text/html": html}
 
 
 def _template() -> go.layout.Template:
+    # Top of every figure, from the edge down: the title (its own band, left-aligned, wrapped to the
+    # width by book/_static/figure-fit.js on the site), the legend in one band under it, then the plot
+    # (subplot titles sit at its top edge). The mode bar is off on the site (see StaticHTMLRenderer),
+    # so nothing shares the title's band.
     return go.layout.Template(layout=dict(
         font=dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=14),
         colorway=COLORS,
-        margin=dict(l=60, r=20, t=60, b=55),
+        title=dict(x=0, xref="container", xanchor="left", y=1, yref="container", yanchor="top",
+                   pad=dict(t=10, l=10), font=dict(size=16), automargin=True),
+        margin=dict(l=60, r=20, t=90, b=55, autoexpand=True),
         hovermode="x unified",
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-        xaxis=dict(showline=True, mirror=False, ticks="outside", zeroline=False),
-        yaxis=dict(showline=True, mirror=False, ticks="outside", zeroline=False),
+        legend=dict(orientation="h", yref="paper", yanchor="bottom", y=1.02, xanchor="left", x=0,
+                    font=dict(size=12)),
+        xaxis=dict(showline=True, mirror=False, ticks="outside", zeroline=False, automargin=True),
+        yaxis=dict(showline=True, mirror=False, ticks="outside", zeroline=False, automargin=True),
         height=420,
     ))
 

@@ -1,3 +1,6 @@
+import base64
+import json
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -15,16 +18,23 @@ def draw(k, shift):
 def test_static_figure_has_every_frame_and_one_slider_per_input():
     ex = Explorer(draw, [Slider("k", "Slope", [1, 2, 3], default=2), Slider("shift", "Shift", [0, 1], unit="m")])
     fig = ex.figure()
-    assert len(fig.frames) == 6
+    explorer = fig.layout.meta["explorer"]
+    assert not fig.frames  # the frames travel in layout.meta, read by explorer.js through plotly's public API
+    assert len(explorer["frames"]) == 6
     assert [s.active for s in fig.layout.sliders] == [1, 1]
-    assert fig.layout.meta["explorer"] == ["k", "shift"]
-    frame = {f.name: f for f in fig.frames}["2-0"]
-    assert frame.layout.title.text == "k=3 shift=0"
-    # Only what changes is stored (y, not x), as float32 with gaps for inf.
-    assert frame.data[0].x is None
-    y = np.asarray(frame.data[0].y)
-    assert y.dtype == np.float32 and np.isnan(y[0]) and y[-1] == pytest.approx(3.0)
-    assert fig.layout.sliders[1].steps[1].label == "1 m"
+    assert explorer["inputs"] == ["k", "shift"] == [s.name for s in fig.layout.sliders]
+    frame = explorer["frames"]["2-0"]
+    assert frame["layout"]["title"]["text"] == "k=3 shift=0"
+    # Only what changes is stored (y, not x), as float32 with gaps for inf, in plotly.js's typed-array form.
+    assert "x" not in frame["data"][0]
+    spec = frame["data"][0]["y"]
+    assert spec["dtype"] == "f4"
+    y = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=np.float32)
+    assert np.isnan(y[0]) and y[-1] == pytest.approx(3.0)
+    # The unit is shown once after the current value, not after every tick label.
+    assert fig.layout.sliders[1].steps[1].label == "1"
+    assert fig.layout.sliders[1].currentvalue.suffix == " m"
+    assert json.loads(fig.to_json())["layout"]["meta"]["explorer"]["frames"]["2-0"]["data"][0]["y"] == spec
 
 
 def test_inconsistent_draw_is_rejected():
@@ -64,6 +74,6 @@ def test_named_choices_become_a_dropdown():
         return go.Figure(go.Bar(x=["a"], y=[len(region)]))
 
     ex = Explorer(by_name, [Slider("region", "Origin", ["us-east-1", "eu-west-1"], default="eu-west-1")])
-    assert len(ex.figure().frames) == 2
+    assert len(ex.figure().layout.meta["explorer"]["frames"]) == 2
     widget = ex.panel().children[0].children[0]
     assert widget.options == ("us-east-1", "eu-west-1") and widget.value == "eu-west-1"
