@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     duration = 1.5 if args.quick else 3.0
-    rates = (500, 1000, 2000, 3000, 4000, 5000, 6000, 8000)
+    rates = (500, 1000, 2000, 3000, 4000, 6000, 8000, 10000, 12000, 16000)
     print(f"real-time scheduling: {realtime_available()}; load average {os.getloadavg()[0]:.2f}; "
           f"{os.cpu_count()} cores; {duration} s per rate")
     print(f"{'rate/s':>8} {'sent':>7} {'failed':>7} {'lag p50 ms':>11} {'lag p99 ms':>11} {'gen CPU µs/req':>15}")
