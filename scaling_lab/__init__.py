@@ -81,6 +81,7 @@ from .simulation import (
     SimulationResult, TandemSimulationResult, batch_means_ci, fcfs_start_times, simulate_closed_network,
     simulate_pool, simulate_queue, simulate_tandem,
 )
+from .simulation import RETRY_POLICIES, RetrySimulationResult, metastability_map, simulate_retries
 from .tails import (
     HedgedRequest, daily_volume_bytes, fanout_slow_probability, histogram, log_bucket_edges, max_of_k_exponential_mean,
     max_of_k_exponential_quantile, max_of_k_lognormal_quantile, max_of_k_quantile, merge_histograms,

@@ -14,6 +14,10 @@ single pass over the requests in arrival order instead of a general event list.
   with station outages the router sees (health checks).
 * :func:`simulate_tandem` — an open series of multi-server FCFS stations
   (web tier, then database), the tandem Jackson network.
+* :func:`simulate_retries` — one FCFS station whose clients time out and
+  retry (naive, backoff with jitter, a retry budget) through a spike, with
+  optional load shedding; :func:`metastability_map` finds the spikes after
+  which it stays stuck in overload.
 * :func:`simulate_closed_network` — N users cycling through think time and a
   sequence of single-server FCFS stations (the model exact MVA solves).
 
@@ -50,6 +54,7 @@ from .arrivals import ArrivalProcess, OnOffArrivals, PiecewisePoissonArrivals, P
 from .distributions import Deterministic, Distribution, Exponential, Gamma, HyperExponential, LogNormal
 from .drivers import ROUTING_POLICIES, simulate_closed_network, simulate_pool, simulate_queue, simulate_tandem
 from .kernels import fcfs_start_times
+from .retries import RETRY_POLICIES, RetrySimulationResult, metastability_map, simulate_retries
 from .statistics import ClosedSimulationResult, SimulationResult, TandemSimulationResult
 
 __all__ = [
@@ -59,4 +64,5 @@ __all__ = [
     "ROUTING_POLICIES", "SimulationResult", "ClosedSimulationResult", "TandemSimulationResult",
     "simulate_queue", "simulate_pool", "simulate_closed_network", "simulate_tandem",
     "batch_means_ci", "fcfs_start_times",
+    "RETRY_POLICIES", "RetrySimulationResult", "simulate_retries", "metastability_map",
 ]
