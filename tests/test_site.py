@@ -214,3 +214,24 @@ def test_page_weight_budget():
     spec.loader.exec_module(module)
     heavy = [(page, size) for page, size in module.page_weights(SITE) if size > 1.5e6]
     assert not heavy, f"pages over 1.5 MB: {heavy}"
+
+
+def test_every_public_name_is_in_the_api_reference():
+    """Each name of ``scaling_lab.__all__`` has an object description in the built API pages (objects.inv)."""
+    _require((SITE / "objects.inv").is_file(), f"{SITE}/objects.inv is missing: run `make site` first")
+    import importlib.util
+
+    from sphinx.util.inventory import InventoryFile
+
+    spec = importlib.util.spec_from_file_location("api_pages", ROOT / "book" / "_ext" / "api_pages.py")
+    api_pages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(api_pages)
+    with open(SITE / "objects.inv", "rb") as stream:
+        inventory = InventoryFile.load(stream, "", lambda base, uri: uri)
+    objects = {name for kind, entries in inventory.items() if kind.startswith("py:") for name in entries}
+    missing = api_pages.missing_names(objects)
+    assert not missing, f"public names missing from the API reference: {missing}"
+    pages = {name for name, (*_, uri, _title) in inventory.get("std:doc", {}).items()}
+    absent = [m for m in api_pages.public_modules() if f"book/api/{m}" not in pages]
+    assert not absent, f"modules without an API page: {absent}"
+    assert api_pages.missing_names({n for n in objects if not n.endswith(".MMc")}) == ["MMc"]  # the check bites
