@@ -21,6 +21,15 @@ and for the smoke tests).  Registered:
     run in which other processes took more than 10 % of the cores its workers could
     have used (measured from ``/proc/stat``) is repeated and left out of the fit.
 
+``balancer-policies``, ``backend-failure`` (chapter 4, :mod:`.balancing`)
+    HAProxy's routing policies on four real servers against ``simulate_pool``,
+    the mean-field limit and the same-path replay; a backend killed under
+    health checks against the health-check and N+1 models.
+``retry-storm`` (chapter 10, :mod:`.metastable`)
+    A spike with clients that time out and retry (naive, backoff with jitter,
+    a retry budget) and with load shedding at the server: goodput over time
+    against ``simulate_retries``.
+
 :func:`rerun` runs one experiment on the reader's machine and returns its
 numbers next to the recorded ones.
 """
@@ -302,7 +311,37 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                _model_breaks, "summary", ("variant", "rho"), ("meas_mean", "replay_mean", "mgc_mean", "sim_mean")),
     Experiment("scaling-curve", 3, "CPU-bound endpoint, 1-16 workers: throughput and the USL fit",
                _scaling_curve, "usl_fit", ("parameter",), ("estimate", "low", "high")),
+    # the traffic tier's experiments live in their own modules (which import this one): imported when run
+    Experiment("balancer-policies", 4, "HAProxy roundrobin, leastconn, random(2), random(1): measured vs replay and simulate_pool",
+               lambda quick, seed: _traffic("balancing", "run_balancer_policies", quick, seed), "summary",
+               ("service", "rho", "policy"), ("meas_mean", "replay_mean", "sim_mean", "meas_p99", "sim_p99")),
+    Experiment("backend-failure", 4, "A backend killed under HAProxy health checks: failed requests and survivors' latency",
+               lambda quick, seed: _traffic("balancing", "run_backend_failure", quick, seed), "summary",
+               ("quantity",), ("measured", "measured_ci", "model", "model_low", "model_high")),
+    Experiment("retry-storm", 10, "A spike with naive retries, backoff, a retry budget and shedding: goodput over time",
+               lambda quick, seed: _traffic("metastable", "run_retry_storm", quick, seed), "summary", ("variant",),
+               ("meas_final_goodput_share", "sim_final_goodput_share", "meas_time_to_recover_s", "sim_time_to_recover_s")),
+    # the data tier's (chapters 5 and 6: modules replication, caching), imported when run the same way
+    Experiment("replication-lag", 5, "PostgreSQL streaming replica: lag vs write rate (loopback, throttled replay)",
+               lambda quick, seed: _traffic("replication", "run_replication_lag", quick, seed), "summary",
+               ("regime", "write_rate"), ("lag_mean", "replay_mean", "model_mean", "lag_p99", "model_p99")),
+    Experiment("commit-latency", 5, "PostgreSQL with a standby: commit latency per synchronous_commit level",
+               lambda quick, seed: _traffic("replication", "run_commit_latency", quick, seed), "summary",
+               ("level",), ("mean", "p50", "p99")),
+    Experiment("failover", 5, "SIGKILL the primary under load, promote the replica: writes lost, time to writes",
+               lambda quick, seed: _traffic("replication", "run_failover", quick, seed), "summary",
+               ("mode",), ("lost", "model_lost", "promote_s", "writes_back_after_s")),
+    Experiment("redis-hit-ratio", 6, "Redis eviction policies vs exact LRU/LFU/RANDOM and Che, Zipf(0.8)",
+               lambda quick, seed: _traffic("caching", "run_redis_hit_ratio", quick, seed), "runs",
+               ("regime", "policy", "samples", "cache_fraction"),
+               ("hit_ratio", "exact_lru_held", "exact_random_held", "model", "keys_held")),
 )}
+
+
+def _traffic(module: str, function: str, quick: bool, seed: int) -> dict:
+    from importlib import import_module
+
+    return getattr(import_module(f".{module}", __package__), function)(quick=quick, seed=seed)
 
 
 def _check_name(name: str) -> Experiment:

@@ -65,9 +65,9 @@ __all__ = ["COMMIT_LEVELS", "POLL_INTERVAL_S", "measure_apply_rate", "measure_la
 POLL_INTERVAL_S = 0.0005
 #: ``synchronous_commit`` levels, with ``synchronous_standby_names = '*'`` on the primary.
 COMMIT_LEVELS = ("off", "local", "remote_write", "on", "remote_apply")
-HEAVY_ROWS = 50
-#: The replica's CPU quota in the bottleneck regime (cores), and the quota's period (s).
-REPLICA_QUOTA, REPLICA_PERIOD_S = 0.1, 0.01
+HEAVY_ROWS = 100
+#: The replay process's CPU quota in the bottleneck regime (cores), and the quota's period (s).
+REPLICA_QUOTA, REPLICA_PERIOD_S = 0.02, 0.05
 
 _DDL = """
 create table if not exists w (id bigint primary key, at float8);
@@ -261,8 +261,10 @@ def measure_lag(primary: Postgres, replica: Postgres, write_rate: float, duratio
     acknowledged to the client), the acknowledgement times (``acked``), the
     ``replay_lag`` samples, and a summary: mean, p50, p99 of the lag, the
     fraction of rows visible before their acknowledgement, rows never seen, the
-    writer's schedule lag p99 and the achieved rate.  The first ``warmup_s``
-    seconds are not counted.
+    writer's schedule lag p99, the achieved rate and the rate at which writes
+    became visible on the replica (``visible_rate``, over the middle 80 % of
+    them: the replica's live apply capacity when it is overloaded).  The first
+    ``warmup_s`` seconds are not counted.
     """
     write_rate = check_positive(write_rate, "write_rate")
     duration_s = check_in_range(duration_s, "duration_s", 0.0, 600.0, low_open=True)
@@ -297,10 +299,14 @@ def measure_lag(primary: Postgres, replica: Postgres, write_rate: float, duratio
     lag = lags[counted]
     seen = np.isfinite(lag)
     rl = np.asarray(sampler.values, dtype=float)
+    vis = np.sort((acked[counted] + lag)[seen])
+    a, b = (np.quantile(vis, [0.1, 0.9]) if len(vis) > 10 else (np.nan, np.nan))
+    visible_rate = float(np.sum((vis >= a) & (vis <= b)) / (b - a)) if b > a else np.nan
     return {"lags": lags[counted], "acked": acked[counted],
             "summary": {"write_rate": write_rate, "rows": rows, "writes": int(counted.sum()),
                         "achieved_rate": float(ok.sum() / duration_s),
-                        "never_seen": int((~seen).sum()),
+                        "never_seen": int((~seen).sum()), "visible_rate": visible_rate,
+                        "lag_growth": float(np.polyfit(acked[counted][seen], lag[seen], 1)[0]) if seen.sum() > 2 else np.nan,
                         "lag_mean": float(np.mean(lag[seen])), "lag_p50": float(np.quantile(lag[seen], 0.5)),
                         "lag_p99": float(np.quantile(lag[seen], 0.99)),
                         "visible_before_ack": float(np.mean(lag[seen] < 0)),
@@ -556,10 +562,23 @@ def run_replication_lag(quick: bool, seed: int) -> dict:
     for regime, rows, quota in regimes:
         with Postgres() as primary, Postgres(primary=primary, cpu_quota=quota, cpu_period_s=REPLICA_PERIOD_S) as replica:
             _setup(primary)
-            mus = [measure_apply_rate(primary, replica, n_writes=(300 if quick else 600) if rows > 1 else 3000,
-                                      rows=rows, first_id=-10**12 - 10**6 * k) for k in range(1 if quick else 3)]
-            mu = float(np.median(mus))
-            capacity += [{"regime": regime, "rows": rows, "cpu_quota": quota, "apply_rate": m} for m in mus]
+            drains = [measure_apply_rate(primary, replica, n_writes=600 if rows > 1 else 3000,
+                                         rows=rows, first_id=-10**12 - 10**6 * k) for k in range(1 if quick else 3)]
+            capacity += [{"regime": regime, "rows": rows, "cpu_quota": quota, "method": "drain of a paused backlog",
+                          "apply_rate": m} for m in drains]
+            mu = float(np.median(drains))
+            if quota is not None:  # live capacity: overload the replica and time what becomes visible
+                lives = []
+                for k in range(1 if quick else 2):
+                    over = measure_lag(primary, replica, min(1.5 * float(np.median(drains)), 300.0), 3.0 if quick else 5.0,
+                                       rows=rows, seed=seed + 7 + k, first_id=next_id)["summary"]
+                    next_id += 10**6
+                    lives.append(over["visible_rate"])
+                    capacity.append({"regime": regime, "rows": rows, "cpu_quota": quota,
+                                     "method": "overloaded stream, visible rate", "apply_rate": over["visible_rate"],
+                                     "write_rate": over["write_rate"], "lag_growth": over["lag_growth"]})
+                mu = float(np.median(lives))
+                _caught_up(primary, replica, 120)
             rates = loop_rates if quota is None else tuple(round(r * mu, 1) for r in rhos)
             for k in range(repeats):
                 for rate in rates:
@@ -640,18 +659,33 @@ def run_commit_latency(quick: bool, seed: int) -> dict:
 def run_failover(quick: bool, seed: int) -> dict:
     """Experiment ``failover``: SIGKILL the primary under load, promote, count lost writes (async vs sync)."""
     repeats = 1 if quick else 6
+    rate = 1500.0
+    with Postgres() as primary, Postgres(primary=primary) as replica:  # the lag the loss model needs
+        lag = measure_lag(primary, replica, rate, 2.0 if quick else 5.0, seed=seed)["summary"]
+        mu = measure_apply_rate(primary, replica, n_writes=3000)
+    delay = lag["lag_mean"] - lag_model(rate, mu, 0.0).mean_lag
+    model_lost = lag_model(rate, mu, delay).expected_writes_lost
     rows = []
     for k in range(repeats):
         for sync in (False, True):
-            rows.append({"repeat": k, **measure_failover(synchronous=sync, seed=seed + k,
-                                                        kill_after_s=1.5 if quick else 2.0)})
-    runs = pd.DataFrame(rows)
+            rows.append({"repeat": k, "variant": "synchronous (on)" if sync else "asynchronous",
+                         **measure_failover(synchronous=sync, seed=seed + k, write_rate=rate,
+                                            kill_after_s=1.5 if quick else 2.0)})
+    if not quick and cgroup_cpu_available():  # a replica whose replay is behind: promotion must replay it first
+        for k in range(3):
+            rows.append({"repeat": k, "variant": "asynchronous, throttled replay",
+                         **measure_failover(synchronous=False, seed=seed + k, write_rate=150.0, rows=HEAVY_ROWS,
+                                            replica_cpu_quota=REPLICA_QUOTA)})
+    runs = pd.DataFrame(rows).drop(columns="last_error")
     summary = []
-    for sync, g in runs.groupby("synchronous"):
-        summary.append({"mode": "synchronous (on)" if sync else "asynchronous", "repeats": len(g),
+    for variant, g in runs.groupby("variant", sort=False):
+        sync = bool(g["synchronous"].iloc[0])
+        summary.append({"mode": variant, "repeats": len(g),
+                        "model_lost": 0.0 if sync else (model_lost if variant == "asynchronous" else np.nan),
+                        "lag_mean_s": np.nan if sync else lag["lag_mean"],
                         "write_rate": float(g["write_rate"].iloc[0]),
                         **{m: float(g[m].mean()) for m in ("lost", "acked_before_crash", "promote_s",
-                                                           "writes_back_after_s", "phantom")},
+                                                           "writes_back_after_s", "phantom", "replay_backlog_bytes")},
                         **{m + "_ci": _t_half(g[m]) for m in ("lost", "promote_s", "writes_back_after_s")},
                         "lost_max": int(g["lost"].max())})
     return {"runs": runs, "summary": pd.DataFrame(summary)}
