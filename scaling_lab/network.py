@@ -464,7 +464,7 @@ def held_pool(arrival_rate, pool_size: int, stations, *, tail_tolerance: float =
     ch. 10 (numerical solution of Markov chains).
     """
     lam = np.atleast_1d(np.asarray(check_positive(arrival_rate, "arrival_rate"), dtype=float))
-    tol = check_in_range(tail_tolerance, "tail_tolerance", 0.0, 1e-3, low_open=True)
+    tol = check_in_range(tail_tolerance, "tail_tolerance", 0.0, 1e-3, low_open=True, scalar=True)
     x = pool_throughput(pool_size, stations)
     p = len(x)
     sts = [_as_station(s, i) for i, s in enumerate(stations)]

@@ -100,6 +100,9 @@ VOCAB = {
     "arrivals": np.array([0.0, 0.5, 1.0, 1.2, 3.0]), "services": np.array([1.0, 1.0, 0.5, 0.5, 0.1]),
     "departures": np.array([1.0, 1.5, 2.0, 2.5, 3.5]), "starts": np.array([0.0, 0.5, 1.0, 1.5, 3.0]),
     "t0": 0.0, "t1": 4.0, "y": 0.25, "label": "SLO", "name": "web",
+    "node_capacity_per_s": 1000.0, "cores": 4, "value_bytes": 500.0, "item_bytes": np.array([100.0, 2000, 50_000]),
+    "join_s": 0.02, "get_s": 0.001, "write_s": 0.004, "copies": 2, "fetch_s": 0.5, "pool_size": 8,
+    "breaching_periods": 3, "boot_s": 90.0, "slo_rate": 500.0, "ramp_rate": 0.5, "lag_s": 120.0,
 }
 
 # Where the vocabulary is not enough: valid arguments for one callable.
@@ -154,6 +157,9 @@ EXAMPLES = {
     "Explorer": {"draw": lambda x=1: sl.latency_vs_load_figure(0.01, 4, points=10),
                  "sliders": [sl.Slider("x", "x", [1, 2])]},
     "SessionStore": {"arrival_rate": 50.0},
+    "held_pool": {"arrival_rate": 170.0, "stations": [("web", 8, 40.0), ("database", 4, 50.0)]},
+    "pool_throughput": {"stations": [("web", 8, 40.0), ("database", 4, 50.0)]},
+    "staleness_window": {"strategy": "invalidate"},
     "ConsistentHashRing": {"shards": 4, "vnodes": 20},
     "SimulationResult.wait_quantile": {"q": 0.9}, "SimulationResult.response_quantile": {"q": 0.9},
 }
@@ -188,7 +194,6 @@ PENDING = {
     "central_hit_ratio": "open: 2 unnamed",
     "characteristic_time": "open: 1 unnamed, 1 warning",
     "daily_volume_bytes": "open: 2 warning",
-    "data_model_demands": "open: 1 baseline",
     "decoupling_comparison": "open: 2 exception, 1 warning",
     "detection_time": "open: 1 accepted_bad, 2 unnamed",
     "edge_hit_ratios": "open: 2 unnamed",
@@ -197,7 +202,6 @@ PENDING = {
     "fcfs_start_times": "open: 4 accepted_bad, 4 unnamed",
     "first_byte_ms": "open: 1 accepted_bad, 3 warning",
     "fit_usl": "open: 2 warning",
-    "held_pool": "open: 1 baseline",
     "hit_ratio": "open: 1 warning",
     "latency_vs_load_figure": "the presentation layer: 2 accepted_bad, 1 exception, 45 unnamed, 1 warning",
     "log_bucket_edges": "open: 1 exception",
@@ -208,7 +212,6 @@ PENDING = {
     "n_plus_one_headroom": "open: 1 unnamed",
     "parallel_map": "core.parallel (API kept as is): 1 accepted_bad, 1 nan, 6 unnamed",
     "plan": "the planner (being rewritten): 2 unnamed",
-    "pool_throughput": "open: 1 baseline",
     "prob_session_interrupted": "open: 2 warning",
     "replication_delay_floor_ms": "open: 1 warning",
     "requests_to_failed_server": "open: 1 accepted_bad, 2 unnamed, 1 warning",
