@@ -462,7 +462,7 @@ def measure_failover(*, synchronous: bool, write_rate: float = 1500.0, writers: 
         last_error = [""] * writers
         crash = {"at": np.inf}
         t0 = time.monotonic() + 0.2
-        stop_at = t0 + horizon + 15.0  # every writer gives up by then
+        stop_at = t0 + horizon + 8.0  # every writer gives up by then
 
         def writer(w: int):
             _set_realtime()
