@@ -2,7 +2,7 @@
 
 Exact for M/M/c and M/G/1 (where it reduces to :class:`~scaling_lab.queueing.MMc`
 and Pollaczek–Khinchine), typically within 10 % for M/G/c at moderate to high
-load; chapter 10 shows where it is far off (very variable service at light load).
+load; the message-queue chapter shows where it is far off (very variable service at light load).
 
 References
 ----------

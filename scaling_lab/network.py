@@ -438,7 +438,7 @@ def held_pool(arrival_rate, pool_size: int, stations, *, tail_tolerance: float =
     is ``stable`` False with ``inf`` times, not an error.  (Replacing the
     stations by one flow-equivalent server of rates :math:`X(n)` gives the
     same capacity but overstates the waits, by 12 % at 91 % of capacity in
-    chapter 2's tier.)
+    the database-tier chapter's example.)
 
     Parameters
     ----------
