@@ -53,11 +53,21 @@ def _make_app(cfg: dict):
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
         list(pool.map(_burn_cpu, [0.0] * workers))  # start every worker process now, not on first use
     now = time.monotonic
+    max_queue = cfg.get("max_queue")  # load shedding: answer 503 at once when this many already wait
+    waiting = 0
 
     async def work(request):
+        nonlocal waiting
         arrival = now()
+        if max_queue is not None and waiting >= max_queue and sem.locked():
+            return web.Response(status=503, text="busy", headers={"X-Arrival": repr(arrival)})
         override = request.query.get("s")
-        async with sem:
+        waiting += 1
+        try:
+            await sem.acquire()
+        finally:
+            waiting -= 1
+        try:
             start = now()
             s = float(override) if override is not None else stream.next()
             if pool is None:
@@ -65,6 +75,8 @@ def _make_app(cfg: dict):
             else:
                 await asyncio.get_running_loop().run_in_executor(pool, _burn_cpu, s)
             end = now()
+        finally:
+            sem.release()
         return web.Response(text="ok", headers={"X-Arrival": repr(arrival), "X-Service-Start": repr(start),
                                                 "X-Service-End": repr(end)})
 

@@ -8,8 +8,11 @@ status, health-check results) through :meth:`HAProxy.stats`.
 Policies (HAProxy's ``balance``): ``roundrobin``; ``leastconn`` (fewest
 connections in progress: join the shortest queue as the balancer sees it);
 ``random(2)`` (the better of two random servers, Mitzenmacher's power of two
-choices); ``random`` (one random server).  HAProxy draws random servers from
-a consistent-hash ring: at ``weight 1`` four servers measured 17–30 % shares
+choices); ``random(1)`` (one random server).  A bare ``random`` is *not* one
+choice: its ``<draws>`` defaults to 2 (Configuration Manual §4.2), so it is
+``random(2)``.  The draws are with replacement, so with four servers one
+choice in four draws the same server twice and acts as one random pick.
+HAProxy draws random servers from a consistent-hash ring: at ``weight 1`` four servers measured 17–30 % shares
 each, so every server gets ``weight 256`` (24.5–25.6 %) unless told otherwise.
 
 References
@@ -31,7 +34,7 @@ from .process import LAB_HOST, Component, realtime_prefix
 
 __all__ = ["HAProxy", "BALANCE_POLICIES"]
 
-BALANCE_POLICIES = ("roundrobin", "leastconn", "random(2)", "random")
+BALANCE_POLICIES = ("roundrobin", "leastconn", "random(2)", "random(1)", "random")
 
 
 class HAProxy(Component):

@@ -39,6 +39,8 @@ __all__ = ["Component", "free_port", "realtime_available", "realtime_prefix", "b
            "pid_alive", "LAB_HOST"]
 
 LAB_HOST = "127.0.0.1"
+#: Every temporary directory this process's components made (the tests check that none is left).
+CREATED_DIRS: list[Path] = []
 REALTIME_PRIORITY = 10
 
 
@@ -177,6 +179,7 @@ class Component:
 
     def start(self) -> "Component":
         self.dir = Path(tempfile.mkdtemp(prefix=f"scaling-lab-{self.name}-"))
+        CREATED_DIRS.append(self.dir)
         try:
             for attempt in range(3):  # the free port can be taken between choosing and binding
                 self.port = free_port()
@@ -233,6 +236,11 @@ class Component:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def kill(self) -> None:
+        """Kill the child now with SIGKILL, by its PID, as a crash would (mid-run); :meth:`stop` still cleans up."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
 
     def stop(self) -> None:
         """Stop the child by its PID and remove the directory (safe to call twice)."""

@@ -80,16 +80,22 @@ class LabServer(Component):
         Run under ``chrt -f 10`` when possible (``mode="sleep"``); a CPU-bound
         server (``mode="cpu"``) never gets real-time priority and runs at
         nice −20 instead (when root).
+    max_queue : int or None
+        Load shedding: a request that finds all workers busy and this many
+        requests already waiting is answered ``503`` at once (``None``: the
+        queue is unbounded).
     """
 
     name = "webserver"
 
-    def __init__(self, service, servers: int = 4, *, mode: str = "sleep", seed: int = 0, realtime: bool = True):
+    def __init__(self, service, servers: int = 4, *, mode: str = "sleep", seed: int = 0, realtime: bool = True,
+                 max_queue: int | None = None):
         self.service_spec = distribution_to_dict(service)
         self.service = service
         self.servers = check_integer(servers, "servers", minimum=1)
         self.mode = check_choice(mode, "mode", MODES)
         self.seed = check_integer(seed, "seed", minimum=0)
+        self.max_queue = None if max_queue is None else check_integer(max_queue, "max_queue", minimum=0)
         self.boost = bool(realtime) and mode == "cpu"
         super().__init__(realtime=realtime and mode == "sleep")
 
@@ -99,7 +105,8 @@ class LabServer(Component):
 
     def _prepare(self) -> None:
         cfg = {"port": self.port, "servers": self.servers, "mode": self.mode, "seed": self.seed,
-               "service": self.service_spec}
+               "service": self.service_spec,
+               "max_queue": self.max_queue}
         (self.dir / "config.json").write_text(json.dumps(cfg))
 
     def _command(self) -> list[str]:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from scaling_lab.lab.postgres import postgres_bindir
-from scaling_lab.lab.process import pid_alive, port_is_open, realtime_available
+from scaling_lab.lab.process import CREATED_DIRS, pid_alive, port_is_open, realtime_available
 
 
 def lab_missing() -> list[str]:
@@ -49,17 +48,16 @@ def _lab_requirements(request):
         require_lab()
 
 
-def _lab_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("scaling-lab-*")}
-
-
 @pytest.fixture(autouse=True, scope="session")
 def _no_lab_files_left():
-    """No lab temporary directory survives the session (each component removes its own)."""
-    before = _lab_dirs()
+    """No temporary directory made by this session's components survives it (each removes its own).
+
+    Only this process's directories are checked: other programs on the machine may be running
+    lab components of their own at the same time.
+    """
     yield
-    left = _lab_dirs() - before
-    assert not left, f"lab components left temporary directories: {sorted(left)}"
+    left = [str(d) for d in CREATED_DIRS if d.exists()]
+    assert not left, f"lab components left temporary directories: {left}"
 
 
 def assert_gone(component, pid: int, port: int, directory: Path) -> None:

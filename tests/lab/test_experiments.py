@@ -24,7 +24,9 @@ from scaling_lab.queueing import MMc
 from scaling_lab.simulation import Deterministic, Exponential, PoissonArrivals
 
 # measured/(M/M/c + overhead) at ρ = 0.5 over a 10 s run: 0.93-1.02 in 6 quiet runs, 0.89-1.03 in 6
-# runs beside six CPU hogs (the sample path alone gives about ±5 % at one sigma); bound ±25 %.
+# runs beside six CPU hogs (with the nominal 20 ms; the sample path alone gives about ±5 % at one
+# sigma); bound ±25 %.  With other real-time lab jobs on the machine the sleeps themselves ran
+# 35 % long once, hence the model uses the run's measured mean service time.
 RHO05_REL_TOL = 0.25
 # same-path residual at ρ = 0.8 over 8 s: mean 0.51-0.95 ms quiet, 0.32-0.90 ms beside hogs;
 # |residual| p99 3.1-5.7 ms quiet, 1.9-5.3 ms beside hogs.  Bounds: four times the worst seen.
@@ -44,10 +46,16 @@ def mm4_runs():
 
 @pytest.mark.lab
 def test_mean_at_half_load_matches_mmc_plus_overhead(mm4_runs):
+    # M/M/4 with the service rate this run's sleeps actually had (on a machine where other
+    # real-time jobs delay wake-ups the 20 ms sleeps run long, and that is not the queue's fault),
+    # plus the zero-load overhead measured on the same server.
     oh, low, _ = mm4_runs
-    model = float(MMc(100.0, 50.0, 4).mean_response) + oh["overhead_mean"]
+    model = float(MMc(100.0, 1.0 / low["service_mean"], 4).mean_response) + oh["overhead_mean"]
     assert low["failures"] == 0
-    assert low["meas_mean"] == pytest.approx(model, rel=RHO05_REL_TOL)
+    assert low["meas_mean"] == pytest.approx(model, rel=RHO05_REL_TOL), (
+        f"measured {low['meas_mean'] * 1e3:.2f} ms, model {model * 1e3:.2f} ms, replay "
+        f"{low['replay_mean'] * 1e3:.2f} ms, service mean {low['service_mean'] * 1e3:.2f} ms, "
+        f"overhead {oh['overhead_mean'] * 1e3:.2f} ms, schedule lag p99 {low['lag_p99'] * 1e3:.2f} ms")
 
 
 @pytest.mark.lab

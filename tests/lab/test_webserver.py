@@ -30,8 +30,9 @@ def test_distribution_round_trip(dist):
 
 @pytest.mark.lab
 def test_deterministic_service_is_slept_and_reported():
-    # 200 requests at 20/s on 4 workers: no queueing.  A sleep overruns by scheduling delay only;
-    # under SCHED_FIFO measured overruns were below 1 ms at p99 even beside six CPU hogs, so 3 ms.
+    # 60 requests at 20/s on 4 workers: no queueing.  A sleep overruns by scheduling delay only;
+    # under SCHED_FIFO the measured p90 of a 10 ms sleep was 10.17-10.25 ms in 5 quiet runs and 5
+    # runs beside six CPU hogs (max 17.7 ms, once), so the p90 bound is 13 ms.
     with LabServer(Deterministic(0.010), servers=4) as s:
         r = open_loop(s.url, PoissonArrivals(20.0), 3.0, seed=3)
     assert r.failures == 0
