@@ -29,6 +29,11 @@ and for the smoke tests).  Registered:
     A spike with clients that time out and retry (naive, backoff with jitter,
     a retry budget) and with load shedding at the server: goodput over time
     against ``simulate_retries``.
+``queue-burst``, ``queue-delivery`` (chapter 10, :mod:`.queue_lab`)
+    A Redis-list queue with real worker processes: a burst's backlog and drain
+    time against the fluid model; workers killed mid-job and a poison job.
+``fanout`` (chapter 11, :mod:`.fanout`)
+    A front waiting for k parallel calls: p99 against max-of-k, and hedging.
 
 :func:`rerun` runs one experiment on the reader's machine and returns its
 numbers next to the recorded ones.
@@ -321,6 +326,15 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     Experiment("retry-storm", 10, "A spike with naive retries, backoff, a retry budget and shedding: goodput over time",
                lambda quick, seed: _traffic("metastable", "run_retry_storm", quick, seed), "summary", ("variant",),
                ("meas_final_goodput_share", "sim_final_goodput_share", "meas_time_to_recover_s", "sim_time_to_recover_s")),
+    Experiment("queue-burst", 10, "A burst at a Redis queue with real workers: backlog and drain time vs the fluid model",
+               lambda quick, seed: _traffic("queue_lab", "run_queue_burst", quick, seed), "summary", ("case",),
+               ("meas_drain_s", "meas_drain_s_ci", "model_drain_s", "model_drain_at_achieved_rate_s", "achieved_rate")),
+    Experiment("queue-delivery", 10, "Workers killed mid-job: lost, redelivered, executed twice; a poison job dead-lettered",
+               lambda quick, seed: _traffic("queue_lab", "run_queue_delivery", quick, seed), "summary", ("quantity",),
+               ("measured", "model")),
+    Experiment("fanout", 11, "A front fanning out to k = 1-32 calls, and hedging at the p95: p99 vs max-of-k and HedgedRequest",
+               lambda quick, seed: _traffic("fanout", "run_fanout", quick, seed), "summary", ("k", "hedged"),
+               ("meas_p50", "model_p50", "meas_p99", "meas_p99_ci", "model_p99", "extra_load", "model_extra_load")),
     # the data tier's (chapters 5 and 6: modules replication, caching), imported when run the same way
     Experiment("replication-lag", 5, "PostgreSQL streaming replica: lag vs write rate (loopback, throttled replay)",
                lambda quick, seed: _traffic("replication", "run_replication_lag", quick, seed), "summary",

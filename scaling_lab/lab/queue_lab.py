@@ -112,7 +112,7 @@ def _produce_and_sample(r, schedule: np.ndarray, work: np.ndarray, horizon_s: fl
         if due > i:
             with r.pipeline(transaction=False) as p:
                 for j in range(i, due):
-                    p.lpush("jobs", f"{j}:{work[j]!r}:0")
+                    p.lpush("jobs", f"{j}:{float(work[j])!r}:0")
                 p.execute()
             i = due
         if now >= next_sample:
