@@ -82,7 +82,70 @@ FIGURES_DRAWN = """() => Array.from(document.querySelectorAll('.plotly-graph-div
 
 FIGURE_STATE = """(id) => { const gd = document.getElementById(id);
     const t = gd.layout.title; const title = typeof t === 'string' ? t : (t && t.text) || '';
-    return title + '|' + gd.data.map(tr => Array.from(tr.y || []).slice(0, 400).join(',')).join(';'); }"""
+    const ys = tr => tr.y && tr.y.bdata ? tr.y.bdata : Array.from(tr.y || []).slice(0, 400).join(',');
+    return title + '|' + gd.data.map(ys).join(';'); }"""
+
+
+# Layout checks, run on every page at desktop and phone width (and on a broken fixture page, which must
+# fail each of them). Boxes are compared in CSS pixels; 2 px of slack absorbs anti-aliasing.
+LAYOUT_PROBLEMS = r"""() => {
+  const SLACK = 2, out = [];
+  const rect = e => e.getBoundingClientRect();
+  const shown = e => { const b = rect(e); const st = getComputedStyle(e);
+    return b.width > 0.5 && b.height > 0.5 && st.visibility !== 'hidden' && st.opacity !== '0' && st.display !== 'none'; };
+  const overlap = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > SLACK &&
+                            Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > SLACK;
+  const name = e => (e.textContent || '').trim().slice(0, 40);
+  // 1. In a figure, no two of title, legend, mode bar, axis titles and slider labels overlap, and none
+  //    spills out of the figure (clipped text).
+  document.querySelectorAll('.plotly-graph-div').forEach(gd => {
+    // The figure's box, within the wrapper plotly.io.to_html sizes to the figure's height.
+    const own = rect(gd), wrap = rect(gd.parentElement), parts = [];
+    const fig = {left: Math.max(own.left, wrap.left), right: Math.min(own.right, wrap.right),
+                 top: Math.max(own.top, wrap.top), bottom: Math.min(own.bottom, wrap.bottom)};
+    const add = (kind, sel) => gd.querySelectorAll(sel).forEach(e => { if (shown(e) && name(e) !== '' || kind === 'modebar' && shown(e)) parts.push([kind, e]); });
+    add('title', '.g-gtitle');
+    add('legend', 'g.legend');
+    add('modebar', '.modebar-container .modebar');
+    add('axis title', '.g-xtitle, .g-ytitle, [class^="g-x"][class$="title"], [class^="g-y"][class$="title"]');
+    gd.querySelectorAll('g.slider-group').forEach((g, k) => g.querySelectorAll('text').forEach(t => {
+      if (shown(t) && name(t)) parts.push(['slider ' + k + ' label', t]); }));
+    const seen = new Set();
+    for (let i = 0; i < parts.length; i++) {
+      const [kind, e] = parts[i], b = rect(e);
+      if (b.left < fig.left - SLACK || b.right > fig.right + SLACK || b.top < fig.top - SLACK || b.bottom > fig.bottom + SLACK)
+        out.push(`clipped: ${gd.id} ${kind} "${name(e)}" runs outside the figure`);
+      for (let j = i + 1; j < parts.length; j++) {
+        const [kind2, e2] = parts[j];
+        if (kind === kind2 || e.contains(e2) || e2.contains(e)) continue;
+        if (kind.startsWith('slider') && kind2.startsWith('slider') && kind.split(' ')[1] === kind2.split(' ')[1]) continue;
+        const key = kind + '|' + kind2;
+        if (!seen.has(key) && overlap(b, rect(e2))) { seen.add(key);
+          out.push(`overlap: ${gd.id} ${kind} "${name(e)}" and ${kind2} "${name(e2)}"`); }
+      }
+    }
+  });
+  const column = document.querySelector('article.bd-article') || document.querySelector('article') || document.body;
+  const col = rect(column);
+  const scroller = e => { for (let a = e; a && a !== column.parentElement; a = a.parentElement) {
+      const ox = getComputedStyle(a).overflowX;
+      if ((ox === 'auto' || ox === 'scroll') && rect(a).right <= col.right + SLACK && rect(a).left >= col.left - SLACK) return a; }
+    return null; };
+  // 2. No text clipped by its container: a box that hides its overflow must not hold wider text.
+  column.querySelectorAll('p, li, td, th, h1, h2, h3, h4, pre, code, div.output, .admonition, figcaption, dt, dd').forEach(e => {
+    const st = getComputedStyle(e);
+    if ((st.overflowX === 'hidden' || st.overflowX === 'clip') && e.scrollWidth > e.clientWidth + SLACK && shown(e))
+      out.push(`clipped: ${e.tagName.toLowerCase()} "${name(e)}" is ${e.scrollWidth - e.clientWidth}px wider than its box`);
+  });
+  // 3. No table, output or equation wider than the content column unless it sits in a scrollable box.
+  column.querySelectorAll('table, pre, .cell_output, mjx-container[display="true"], .math, img, svg.main-svg').forEach(e => {
+    if (!shown(e)) return;
+    const b = rect(e);
+    if ((b.right > col.right + SLACK || b.left < col.left - SLACK) && !scroller(e))
+      out.push(`overflow: ${e.tagName.toLowerCase()}.${(e.className && e.className.baseVal !== undefined ? e.className.baseVal : e.className) || ''} "${name(e)}" is ${Math.round(b.right - col.right)}px wider than the column, with no scroll box`);
+  });
+  return out;
+}"""
 
 
 def _visit(browser, url: str, width: int, height: int):
@@ -142,14 +205,24 @@ def test_page_renders_in_browser(path, server, browser):
         SHOTS.mkdir(parents=True, exist_ok=True)
         stem = rel.replace("/", "__").removesuffix(".html")
         page.screenshot(path=str(SHOTS / f"{stem}-desktop.png"), full_page=True)
+        problems = page.evaluate(LAYOUT_PROBLEMS)
+        assert not problems, f"{rel} at desktop width:\n" + "\n".join(problems)
         assert not errors, f"{rel}: console errors:\n" + "\n".join(errors)
     finally:
         page.close()
 
     phone, phone_errors = _visit(browser, f"{server}/{rel}", 390, 844)
     try:
+        html = path.read_text(encoding="utf-8")
+        expected = html.count('class="plotly-graph-div"')
         stem = rel.replace("/", "__").removesuffix(".html")
+        if expected:
+            phone.wait_for_function(f"document.querySelectorAll('.plotly-graph-div svg.main-svg').length >= {expected}",
+                                    timeout=20_000)
+            phone.wait_for_timeout(400)  # figure-fit.js relayouts after the first draw
         phone.screenshot(path=str(SHOTS / f"{stem}-phone.png"), full_page=True)
+        problems = phone.evaluate(LAYOUT_PROBLEMS)
+        assert not problems, f"{rel} at phone width:\n" + "\n".join(problems)
         overflow = phone.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 2, f"{rel}: page is {overflow}px wider than a phone screen"
         assert not phone_errors, f"{rel}: console errors at phone width:\n" + "\n".join(phone_errors)
@@ -235,3 +308,38 @@ def test_every_public_name_is_in_the_api_reference():
     absent = [m for m in api_pages.public_modules() if f"book/api/{m}" not in pages]
     assert not absent, f"modules without an API page: {absent}"
     assert api_pages.missing_names({n for n in objects if not n.endswith(".MMc")}) == ["MMc"]  # the check bites
+
+
+BROKEN_FIXTURE = """<!doctype html><html><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width"><script src="{plotly}"></script></head>
+<body style="margin:0"><article class="bd-article" style="width:360px">
+<div id="fig-overlap" class="plotly-graph-div" style="width:360px;height:300px"></div>
+<p style="width:80px;overflow:hidden;white-space:nowrap">A sentence far too long for its narrow box</p>
+<table><tr><td style="white-space:nowrap">a wide printed table row that no box lets the reader scroll, far wider than the column</td></tr></table>
+</article><script>
+Plotly.newPlot("fig-overlap", [{{y: [1, 3, 2], name: "first series"}}, {{y: [2, 1, 3], name: "second series"}}],
+  {{title: {{text: "A title printed under the legend, and far too long for the width of this small figure"}}, showlegend: true, margin: {{t: 60}},
+    legend: {{orientation: "h", yref: "container", y: 1, yanchor: "top", x: 0}},
+    xaxis: {{title: {{text: "Request rate"}}}}}}, {{displayModeBar: false}});
+</script></body></html>"""
+
+
+def test_layout_checks_fail_on_a_broken_page(browser, tmp_path):
+    """Each layout check catches its own defect on a small page built here (not a book page)."""
+    import plotly
+
+    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    fixture = tmp_path / "broken.html"
+    fixture.write_text(BROKEN_FIXTURE.format(plotly=plotly_js.as_uri()), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(fixture.as_uri(), wait_until="load")
+        page.wait_for_selector("#fig-overlap svg.main-svg")
+        problems = page.evaluate(LAYOUT_PROBLEMS)
+    finally:
+        page.close()
+    text = "\n".join(problems)
+    assert re.search(r"overlap: fig-overlap (title|legend) .* and (legend|title)", text), text
+    assert re.search(r'clipped: p "A sentence', text), text
+    assert "clipped: fig-overlap title" in text, text
+    assert re.search(r"overflow: (table|td)", text) or "overflow: table" in text, text

@@ -64,20 +64,68 @@
     });
     need += above;
     var margin = (gd.layout.margin && gd.layout.margin.t) || 0;
-    if (Math.abs(need - margin) > 2) update["margin.t"] = Math.ceil(need);
+    var figHeight = gd.layout.height || fig.height;
+    if (Math.abs(need - margin) > 2) {
+      // The plot keeps its height (explorer sliders sit at fractions of it): the figure grows or shrinks.
+      update["margin.t"] = Math.ceil(need);
+      update.height = Math.round(figHeight + Math.ceil(need) - margin);
+    }
+    // Axis titles wider than the figure wrap too.
+    gd.querySelectorAll(".g-xtitle text, [class^='g-x'][class$='title'] text").forEach(function (t) {
+      var b = box(t), axis = (t.parentNode.getAttribute("class") || "").match(/g-(x\d*)title/);
+      if (!axis || !visible(b) || (b.left >= fig.left + GAP && b.right <= fig.right - GAP)) return;
+      var centre = (b.left + b.right) / 2, room = 2 * Math.min(centre - fig.left, fig.right - centre) - 2 * GAP;
+      var key = axis[1].replace("x", "xaxis"), spec = gd.layout[key] && gd.layout[key].title;
+      var current = typeof spec === "string" ? spec : (spec && spec.text) || "";
+      var longest = current.split(/<br\s*\/?>/i).reduce(function (m, l) { return Math.max(m, l.length); }, 1);
+      var chars = Math.max(12, Math.floor(longest * room / b.width) - 1);
+      update[key + ".title.text"] = wrap(current, chars);
+    });
+    // Explorer sliders: each one a fixed distance under the previous element, inside the figure.
+    var plotBox = box(gd.querySelector(".nsewdrag"));
+    var groups = gd.querySelectorAll("g.slider-group");
+    if (plotBox && groups.length && gd.layout.sliders) {
+      var below = plotBox.bottom;
+      gd.querySelectorAll(".g-xtitle, [class^='g-x'][class$='title'], .xaxislayer-above").forEach(function (e) {
+        var b = box(e);
+        if (visible(b) && b.top >= plotBox.bottom - 2) below = Math.max(below, b.bottom);
+      });
+      var y = below + 2 * GAP;
+      groups.forEach(function (g, k) {
+        var b = box(g), s = gd.layout.sliders[k];
+        if (!visible(b) || !s) return;
+        var want = -(y - plotBox.bottom) / plotBox.height;
+        if (Math.abs((s.y || 0) - want) * plotBox.height > 3) update["sliders[" + k + "].y"] = want;
+        y += b.height + GAP;
+      });
+      var bottom = y - fig.top + GAP, total = update.height || figHeight;
+      if (bottom > total + 2) {  // grow the figure and its bottom margin alike: the plot keeps its height
+        var grow = Math.ceil(bottom - total);
+        update.height = total + grow;
+        update["margin.b"] = ((gd.layout.margin && gd.layout.margin.b) || 0) + grow;
+      }
+    }
     var changed = Object.keys(update).filter(function (k) {
-      var path = k.split("."), v = gd.layout;
+      var path = k.replace(/\[(\d+)\]/g, ".$1").split("."), v = gd.layout;
       path.forEach(function (p) { v = v && v[p]; });
       return typeof update[k] === "number" ? Math.abs((v || 0) - update[k]) > 1e-3 : v !== update[k];
     });
     if (!changed.length) return;
     var n = +(gd.dataset.fitRounds || 0);
-    if (n > 6) return;  // never loop
+    if (n > 10) return;  // never loop
     gd.dataset.fitRounds = n + 1;
     gd._fitting = true;
     var subset = {};
     changed.forEach(function (k) { subset[k] = update[k]; });
-    Plotly.relayout(gd, subset).then(function () { gd._fitting = false; }, function () { gd._fitting = false; });
+    var done = function () {
+      gd._fitting = false;
+      if (gd.layout.height) {
+        gd.style.height = gd.layout.height + "px";
+        // plotly.io.to_html sizes the wrapping div to the first height; the figure is 100 % of it.
+        if (gd.parentElement && gd.parentElement.style.height) gd.parentElement.style.height = gd.style.height;
+      }
+    };
+    Plotly.relayout(gd, subset).then(done, done);
   }
   function wire(gd) {
     if (gd.dataset.fitWired || !gd.on) return;
