@@ -188,7 +188,6 @@ PENDING = {
     "Tier": "the planner (being rewritten): 1 baseline, 3 nan, 4 out_of_range, 31 unnamed",
     "USLFit.predict": "open: 1 warning",
     "amdahl_speedup": "open: 1 accepted_bad",
-    "batch_means_ci": "open: 2 accepted_bad, 5 nan, 11 unnamed, 3 warning",
     "best_sites": "open: 1 warning",
     "cache_failure": "open: 1 unnamed",
     "central_hit_ratio": "open: 2 unnamed",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from .validation import MAX_COUNT, check_integer
+from .validation import MAX_COUNT, check_finite, check_integer, check_open_probability
 
 __all__ = ["batch_means_ci"]
 
@@ -21,12 +21,15 @@ def batch_means_ci(samples: np.ndarray, n_batches: int = 30, confidence: float =
     The series is cut into ``n_batches`` consecutive batches; their means are
     treated as independent normal observations (Student t interval).
     """
-    samples = np.asarray(samples, dtype=float)
+    samples = np.atleast_1d(np.asarray(check_finite(samples, "samples"), dtype=float)).ravel()
     n_batches = check_integer(n_batches, "n_batches", minimum=2, maximum=MAX_COUNT, scalar=True)
+    confidence = float(check_open_probability(confidence, "confidence", scalar=True))
     size = len(samples) // n_batches
     if size < 1:
         raise ValueError(f"samples must hold at least n_batches={n_batches} values, got {len(samples)}")
-    means = samples[: size * n_batches].reshape(n_batches, size).mean(axis=1)
+    exp = int(np.frexp(np.max(np.abs(samples)))[1])  # scaled by a power of two: exact, and sums cannot overflow
+    x = np.ldexp(samples, -exp)
+    means = x[: size * n_batches].reshape(n_batches, size).mean(axis=1)
     half = stats.t.ppf(0.5 + confidence / 2, n_batches - 1) * means.std(ddof=1) / np.sqrt(n_batches)
-    return float(samples.mean()), float(half)
+    return float(np.ldexp(x.mean(), exp)), float(np.ldexp(half, exp))
 
