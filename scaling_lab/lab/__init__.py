@@ -22,9 +22,16 @@ from .report import (
     single_server_figure, single_server_table,
 )
 from .webserver import LabServer
+from .traffic_report import (
+    backend_failure_table, balancer_policies_figure, balancer_policies_table, fanout_figure, fanout_table,
+    queue_burst_figure, queue_burst_table, queue_delivery_table, retry_storm_figure, retry_storm_table,
+)
 
 __all__ = ["Component", "LabServer", "HAProxy", "Postgres", "Redis", "BALANCE_POLICIES", "EVICTION_POLICIES",
            "open_loop", "closed_loop", "LoadResult", "ClosedLoopResult", "latency_summary", "replay", "Replay",
            "realtime_available", "EXPERIMENTS", "run_experiment", "rerun", "recorded", "recording_note",
            "single_server_table", "single_server_figure", "model_breaks_table", "model_breaks_figure",
-           "scaling_curve_table", "scaling_curve_runs", "scaling_curve_figure"]
+           "scaling_curve_table", "scaling_curve_runs", "scaling_curve_figure",
+           "balancer_policies_table", "balancer_policies_figure", "backend_failure_table", "retry_storm_table",
+           "retry_storm_figure", "queue_burst_table", "queue_burst_figure", "queue_delivery_table", "fanout_table",
+           "fanout_figure"]
