@@ -231,14 +231,16 @@ class Explorer:
                 inputs[s.name] = widgets.Dropdown(options=list(s.values), **common)
         out = widgets.Output()
 
-        def redraw(_=None):
+        def redraw(change=None):
             values = {name: w.value for name, w in inputs.items()}
             with out:
                 out.clear_output(wait=True)
                 try:
                     display(self.draw(**values))
-                except ValueError as err:
-                    print(f"Cannot draw: {err}")
+                except ValueError as err:  # name the field the reader typed into; never print the values
+                    typed = [s for s in self.sliders if change is not None and inputs[s.name] is change["owner"]]
+                    where = f"{typed[0].label} = {typed[0].format(change['new'])}" if typed else "these values"
+                    print(f"Cannot draw with {where}: {str(err).split(', got ')[0]}")
 
         for w in inputs.values():
             w.observe(redraw, names="value")
