@@ -3,7 +3,7 @@
     python benchmarks/bench_build.py             # 3 rounds
     python benchmarks/bench_build.py --rounds 5
 
-Each round copies the tracked files (and the built static assets, plotly.min.js and MathJax) into a
+Each round copies the committed tree (``git archive HEAD``, and the built static assets, plotly.min.js and MathJax) into a
 temporary folder and runs the build step of ``make site`` there (``tools/build_site.py``, the copy's
 own package first on the path):
 
@@ -32,12 +32,9 @@ ASSETS = ["book/_static/plotly.min.js", "book/_static/mathjax"]
 
 
 def copy_repo(dest: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    for name in filter(None, files.decode().split("\0")):
-        src = ROOT / name
-        if src.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
+    """The committed tree (HEAD), so that work in progress in the working tree cannot break the copy."""
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     for name in ASSETS:
         src = ROOT / name
         if not src.exists():
