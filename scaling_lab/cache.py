@@ -333,8 +333,9 @@ def ttl_hit_ratio(arrival_rate, ttl_s, *, reset_on_hit: bool = False):
     """
     lam = np.asarray(check_nonnegative(arrival_rate, "arrival_rate"), dtype=float)
     t = np.asarray(check_nonnegative(ttl_s, "ttl_s"), dtype=float)
-    x = lam * t
-    h = -np.expm1(-x) if reset_on_hit else x / (1.0 + x)
+    with np.errstate(over="ignore", invalid="ignore"):  # lambda*T past the float range is the limit inf: h = 1
+        x = lam * t
+        h = -np.expm1(-x) if reset_on_hit else np.where(np.isinf(x), 1.0, x / (1.0 + x))
     return scalar_or_array(h)
 
 

@@ -341,3 +341,13 @@ def test_slab_chunks_match_memcached_listing():
     assert _cache.cache_memory_bytes(2_000, 1_000) == 2_000 * 1_184  # 1,096-byte items in 1,184-byte chunks
     with pytest.raises(ValueError, match="item_bytes"):
         _cache.slab_chunk_bytes(0)
+
+
+def test_ttl_hit_ratio_past_the_float_range_is_its_limit_1():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cache.ttl_hit_ratio(1e300, 1e10) == 1.0
+        assert cache.ttl_hit_ratio(1e300, 1e10, reset_on_hit=True) == 1.0
+        assert cache.ttl_hit_ratio(1e308, 10.0) == 1.0

@@ -229,7 +229,6 @@ PENDING = {
     "slo_line": "the presentation layer: 7 accepted_bad, 1 nan",
     "sweep": "the planner (being rewritten): 2 unnamed",
     "time_to_rebalance": "open: 1 warning",
-    "ttl_hit_ratio": "open: 2 warning",
     "ttl_stale_hit_probability": "open: 1 warning",
     "users_losing_sessions": "open: 1 unnamed",
     "usl_throughput": "open: 3 unnamed, 3 warning",
