@@ -81,7 +81,17 @@ def usl_throughput(concurrency, sigma, kappa, base_throughput):
     s = np.asarray(check_probability(sigma, "sigma"), dtype=float)
     k = np.asarray(check_nonnegative(kappa, "kappa"), dtype=float)
     lam = np.asarray(check_positive(base_throughput, "base_throughput"), dtype=float)
-    return scalar_or_array(lam * concurrency / (1.0 + s * (concurrency - 1.0) + k * concurrency * (concurrency - 1.0)))
+    try:
+        np.broadcast_shapes(concurrency.shape, s.shape, k.shape, lam.shape)
+    except ValueError:
+        raise ValueError("concurrency, sigma, kappa and base_throughput must broadcast together, got shapes "
+                         f"{concurrency.shape}, {s.shape}, {k.shape} and {lam.shape}") from None
+    with np.errstate(over="ignore", invalid="ignore"):  # past the float range: the form divided by n, its limits
+        x = lam * concurrency / (1.0 + s * (concurrency - 1.0) + k * concurrency * (concurrency - 1.0))
+        far = ~np.isfinite(x)
+        if far.any():
+            x = np.where(far, lam / (1.0 / concurrency + s * (1.0 - 1.0 / concurrency) + k * (concurrency - 1.0)), x)
+    return scalar_or_array(x)
 
 
 def usl_peak_concurrency(sigma, kappa):

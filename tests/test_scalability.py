@@ -91,3 +91,14 @@ def test_fit_is_unit_free():
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_usl_throughput_past_the_float_range_takes_its_limits():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert usl_throughput(1e308, 0.05, 0.001, 100.0) == pytest.approx(100.0 / (0.001 * 1e308))
+        assert usl_throughput(16, 0.05, 1e308, 100.0) == 0.0
+    with pytest.raises(ValueError, match="sigma"):
+        usl_throughput([1.0, 2.0, 4.0], [0.1, 0.2], 0.001, 100.0)
