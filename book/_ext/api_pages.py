@@ -111,8 +111,10 @@ def _missing_reference(app, env, node, contnode):
         if getattr(obj, "__module__", None) and qualname:
             candidates.append(f"{obj.__module__}.{qualname}")
         candidates.append(f"{context}.{name}")
-    if node.get("reftype") == "mod" and _lookup(target, "__name__") is not None:
-        found = True
+    if node.get("reftype") == "mod":
+        package = module.rsplit(".", 1)[0]
+        found = found or any(_lookup(name, "__name__") is not None
+                             for name in (target, f"{module}.{target}", f"{package}.{target}"))
     domain = env.get_domain("py")
     for path in dict.fromkeys(candidates):
         if path != node.get("reftarget"):
