@@ -169,13 +169,8 @@ EXAMPLES = {
 PENDING = {
     "ArrivalProcess.times": "open: 3 accepted_bad",
     "BurstBacklog.backlog_at": "open: 1 warning",
-    "Deterministic": "open: 1 exception",
-    "Exponential": "open: 1 exception",
-    "Gamma": "open: 1 exception",
     "HedgedRequest": "open: 1 warning",
     "HedgedRequest.survival": "open: 1 warning",
-    "HyperExponential": "open: 1 exception",
-    "LogNormal": "open: 1 exception",
     "OnOffArrivals.times": "open: 3 accepted_bad",
     "OpenNetwork": "open: 1 unnamed",
     "PiecewisePoissonArrivals": "open: 2 warning",

@@ -24,13 +24,15 @@ class Distribution:
 
     @property
     def variance(self) -> float:
-        """:math:`\\mathrm{Var}[S] = c^2 E[S]^2` in seconds squared."""
-        return self.scv * self.mean**2
+        """:math:`\\mathrm{Var}[S] = c^2 E[S]^2` in seconds squared (``inf`` past the float range)."""
+        with np.errstate(over="ignore"):
+            return float(self.scv * np.square(np.float64(self.mean))) if self.scv else 0.0
 
     @property
     def second_moment(self) -> float:
-        """:math:`E[S^2] = (1 + c^2) E[S]^2`, the quantity Pollaczek–Khinchine needs."""
-        return (1.0 + self.scv) * self.mean**2
+        """:math:`E[S^2] = (1 + c^2) E[S]^2`, the quantity Pollaczek–Khinchine needs (``inf`` past the float range)."""
+        with np.errstate(over="ignore"):
+            return float((1.0 + self.scv) * np.square(np.float64(self.mean)))
 
     @property
     def rate(self) -> float:
