@@ -196,16 +196,17 @@ def summarize_policy_runs(runs: pd.DataFrame) -> pd.DataFrame:
 INTER_S, FALL, RISE = 0.5, 3, 2
 
 
-def run_backend_failure(*, quick: bool = False, seed: int = 0) -> dict:
+def run_backend_failure(*, quick: bool = False, seed: int = 0, trials: int | None = None) -> dict:
     """Kill one of four backends under load; failed requests and the survivors' latency against the models.
 
     Each trial: four single-worker servers (exponential 20 ms) behind HAProxy
     ``roundrobin`` with ``inter`` 0.5 s, ``fall`` 3, ``rise`` 2, Poisson load at
     ρ = 0.5 of the four; server 0 is killed at a uniformly drawn moment in
     [4, 4.5) s (so the failure falls at a random point between two checks), and
-    the run goes on for 8 s after it.  Quick: 3 trials; full: 8.
+    the run goes on for 8 s after it (quick: 5 s).  Quick: 3 trials; full: 8.
     """
-    trials = 3 if quick else 8
+    trials = check_integer(trials, "trials", minimum=1, maximum=100) if trials is not None else (3 if quick else 8)
+    after_s = 5.0 if quick else 8.0
     lam = 0.5 * BACKENDS / SERVICE_MEAN_S
     rng = np.random.default_rng(seed)
     rows = []
@@ -221,7 +222,7 @@ def run_backend_failure(*, quick: bool = False, seed: int = 0) -> dict:
                 timer = threading.Timer(kill_at, lambda: (killed.append(time.monotonic()), servers[0].kill()))
                 timer.start()
                 try:
-                    r = open_loop(h.url, PoissonArrivals(lam), kill_at + 8.0, seed=seed + t)
+                    r = open_loop(h.url, PoissonArrivals(lam), kill_at + after_s, seed=seed + t)
                 finally:
                     timer.cancel()
                     timer.join()

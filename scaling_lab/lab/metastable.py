@@ -210,12 +210,12 @@ STORM_VARIANTS = {"no retries": ("none", None), "naive retries": ("naive", None)
 def run_retry_storm(*, quick: bool = False, seed: int = 0, variants=None) -> dict:
     """The spike against a fresh lab server per variant; goodput per second, measured and simulated.
 
-    Full: 5 s at the base rate, a 4 s spike at three times it, 21 s after; quick: 2 s, 2 s, 10 s.
+    Full: 5 s at the base rate, a 4 s spike at three times it, 21 s after; quick: 2 s, 2 s, 8 s.
     Returns the tables ``timeline`` (per variant and second: offered, attempts,
     goodput, shed; measured and ``sim_goodput``) and ``summary`` (per variant:
     goodput share in the last third, time to recover, measured and simulated).
     """
-    warm, spike, after = (2.0, 2.0, 10.0) if quick else (5.0, 4.0, 21.0)
+    warm, spike, after = (2.0, 2.0, 8.0) if quick else (5.0, 4.0, 21.0)
     duration = warm + spike + after
     names = list(STORM_VARIANTS) if variants is None else list(variants)
     for v in names:

@@ -9,7 +9,7 @@ PostgreSQL's ``SELECT … FOR UPDATE SKIP LOCKED`` gives the same guarantees
 through a transaction per job, and Redis Streams (``XREADGROUP``/``XACK``/
 ``XAUTOCLAIM``) a built-in pending list; lists are the smallest of the three.
 
-:class:`QueueWorker` is one worker process (:mod:`._queue_worker`), a
+:class:`QueueWorker` is one worker process (``scaling_lab.lab._queue_worker``), a
 :class:`~.process.Component` stopped by its PID.  Experiments:
 
 ``queue-burst`` (:func:`run_queue_burst`)
@@ -58,7 +58,7 @@ SAMPLE_S = 0.1
 
 
 class QueueWorker(Component):
-    """One worker process taking jobs from the Redis server on ``redis_port`` (see :mod:`._queue_worker`)."""
+    """One worker process taking jobs from the Redis server on ``redis_port`` (see ``scaling_lab.lab._queue_worker``)."""
 
     name = "queue-worker"
 
@@ -144,6 +144,9 @@ def _burst_run(workers: int, base_rate: float, burst_rate: float, lead_s: float,
                 p.start()
             _realtime_thread()
             t0, t, b = _produce_and_sample(r, schedule, work, lead_s + burst_s + after_s, lead_s + burst_s)
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline and (r.llen("jobs") or any(r.llen(f"processing:{w}") for w in range(workers))):
+                time.sleep(0.02)  # bounded: let the jobs in service finish before counting the completions
             done = [float(x.decode().split(":")[1]) for x in r.lrange("done", 0, -1)]
         finally:
             for p in procs:

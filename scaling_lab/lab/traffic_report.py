@@ -1,6 +1,6 @@
 """Tables and figures of the traffic tier's recordings (chapters 4, 10, 11); they never start a server.
 
-Same conventions as :mod:`.report`: milliseconds, ``±`` the 95 % Student t
+Same conventions as :mod:`scaling_lab.lab.report`: milliseconds, ``±`` the 95 % Student t
 half-width over the repeated runs.
 """
 

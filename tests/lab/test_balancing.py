@@ -19,11 +19,12 @@ from scaling_lab.lab import balancing as bal
 from scaling_lab.lab.loadgen import LoadResult
 from scaling_lab.simulation import Exponential, PoissonArrivals
 
-# leastconn's measured mean over the same-path JSQ replay at rho = 0.9 over 6 s: see the report in
-# test_leastconn_close_to_its_replay; bound [0.85, 1.6].
+# leastconn's measured mean over the same-path JSQ replay at rho = 0.9: 1.04 and 1.08 in two 8 s
+# runs beside other jobs (load average ~12), 1.03-1.06 in the recording's clean 20 s runs and
+# 1.05-1.10 in its disturbed ones; bound [0.85, 1.6].
 LEASTCONN_OVER_REPLAY = (0.85, 1.6)
-# random(1) over leastconn, measured means at rho = 0.9 over 6 s (theory: 195 / 64 = 3.0);
-# asserted > 1.5.
+# random(1) over leastconn, measured means at rho = 0.9 (theory 195 / 64 = 3.0): 2.4 and 2.7 in the
+# two 8 s runs, 2.5-2.8 in the recording's exponential runs; asserted > 1.5.
 RANDOM_OVER_LEASTCONN = 1.5
 
 
@@ -44,7 +45,7 @@ def _run(policy: str, seconds: float, seed: int) -> tuple[LoadResult, list[int]]
 @pytest.fixture(scope="module")
 def policy_runs():
     require_lab()
-    return {p: _run(p, 6.0, 21) for p in ("leastconn", "random(1)")}
+    return {p: _run(p, 5.0, 21) for p in ("leastconn", "random(1)")}
 
 
 @pytest.mark.lab
@@ -67,15 +68,16 @@ def test_leastconn_close_to_its_replay(policy_runs):
 
 @pytest.mark.lab
 def test_dead_backend_fails_only_until_the_checks_remove_it():
-    out = bal.run_backend_failure(quick=True, seed=3)
+    out = bal.run_backend_failure(quick=True, seed=3, trials=1)
     runs = out["runs"]
     sim = simulate_failed_requests(100.0, 4, bal.INTER_S, bal.FALL, n_trials=20_000, seed=0)
     low, high = np.quantile(sim, [0.001, 0.999])
     # the round-robin share of arrivals in the detection window, plus the few requests queued at the
-    # server when it died (0-3 seen); bounds: the model's 0.1-99.9 % range widened by 5 requests
+    # server when it died (0-3 seen); 29-39 failed in the recording's 8 kills, 30-40 in 3 quick
+    # ones; bounds: the model's 0.1-99.9 % range widened by 5 requests
     assert ((runs["failed"] >= low - 5) & (runs["failed"] <= high + 5)).all(), runs["failed"].tolist()
-    # no failure after fall x inter (1.5 s) plus 0.3 s for HAProxy's check timing and the
-    # last failed request's own round trip
+    # no failure after fall x inter (1.5 s) plus 0.3 s for HAProxy's check timing and the last
+    # failed request's own round trip (1.05-1.47 s seen in 11 kills)
     assert (runs["last_failure_after_s"] <= bal.FALL * bal.INTER_S + 0.3).all()
     assert (runs["status_s0"].str.startswith("DOWN")).all()
 
