@@ -268,6 +268,21 @@ def _run_in_thread(coro_factory, realtime: bool, boost: bool = False):
     return box["result"]
 
 
+async def _launch_on_schedule(loop, t0: float, times, one, wait_s: float) -> None:
+    """Start task ``one(i)`` at loop time ``t0 + times[i]`` for every ``i`` (open loop: never waiting
+    for an answer), then wait at most ``wait_s`` for them all and cancel what is still running."""
+    tasks = []
+    for i in range(len(times)):
+        delay = t0 + times[i] - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(loop.create_task(one(i)))
+    if tasks:
+        await asyncio.wait(tasks, timeout=wait_s)
+    for task in tasks:
+        task.cancel()
+
+
 def _mean_rate(arrivals: ArrivalProcess) -> float:
     """The long-run arrival rate (1/s) of ``arrivals``."""
     return float(arrivals.arrival_rate)
@@ -337,7 +352,6 @@ def open_loop(url: str, arrivals: ArrivalProcess, duration_s: float, *, seed: in
         loop = asyncio.get_running_loop()
         client = _Client(host, port, max_connections)
         t0 = loop.time() + 0.05
-        sched = t0 + times
 
         async def one(i: int):
             stamp: list = []
@@ -354,16 +368,7 @@ def open_loop(url: str, arrivals: ArrivalProcess, duration_s: float, *, seed: in
             srv[1, i] = _header_float(headers, "x-service-start")
             srv[2, i] = _header_float(headers, "x-service-end")
 
-        tasks = []
-        for i in range(n):
-            delay = sched[i] - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(loop.create_task(one(i)))
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout_s + 5.0)
-        for t in tasks:
-            t.cancel()
+        await _launch_on_schedule(loop, t0, times, one, timeout_s + 5.0)
         client.close()
         return t0
 

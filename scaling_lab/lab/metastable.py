@@ -41,7 +41,7 @@ import pandas as pd
 from ..simulation import Exponential, PiecewisePoissonArrivals, simulate_retries
 from ..simulation.retries import RETRY_POLICIES, time_to_recover
 from ._checks import check_choice, check_in_range, check_integer, check_positive
-from .loadgen import _Client, _parse_url, _run_in_thread
+from .loadgen import _Client, _launch_on_schedule, _parse_url, _run_in_thread
 from .process import realtime_available
 from .webserver import LabServer
 
@@ -172,16 +172,7 @@ def open_loop_with_retries(url: str, arrivals, duration_s: float, *, timeout_s: 
                 elif policy == "backoff":
                     await asyncio.sleep(backoff_s * 2 ** k * jitter.random())
 
-        tasks = []
-        for i in range(n):
-            delay = t0 + times[i] - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(loop.create_task(one(i)))
-        if tasks:
-            await asyncio.wait(tasks, timeout=longest + 5.0)
-        for t in tasks:
-            t.cancel()
+        await _launch_on_schedule(loop, t0, times, one, longest + 5.0)
         client.close()
         return t0
 
