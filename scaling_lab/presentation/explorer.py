@@ -94,6 +94,31 @@ class Slider:
         text = value if isinstance(value, str) else self.fmt.format(value)
         return f"{text} {self.unit}".strip()
 
+    @property
+    def step(self) -> float | None:
+        """Arrow-key step of the live number field: the largest 1, 2 or 5 × 10^k dividing every value.
+
+        0.6 … 1.2 steps by 0.1, 0.85 and 1.0 by 0.05, integers by 1 or more; values
+        that share no such step (0.333…) fall back to the power of ten below
+        their smallest gap.  ``None`` for named choices.
+        """
+        if not self.is_numeric:
+            return None
+        v = np.unique(np.abs(np.asarray(self.values, dtype=float)))
+        v = v[v > 0]
+        gaps = np.diff(np.unique(np.asarray(self.values, dtype=float)))
+        if not len(v) or not len(gaps):
+            return 1.0
+        gap = float(np.min(gaps))
+        top = int(np.floor(np.log10(gap) + 1e-9))
+        for k in range(top, top - 4, -1):
+            for m in (5, 2, 1):
+                step = m * 10.0 ** k
+                ratio = v / step
+                if step <= gap * (1 + 1e-9) and np.all(np.abs(ratio - np.round(ratio)) < 1e-6):
+                    return float(f"{step:.12g}")
+        return float(f"{10.0 ** top:.12g}")
+
 
 def _clean(value):
     """Arrays as float32 with non-finite values turned into gaps (NaN)."""
@@ -222,11 +247,15 @@ class Explorer:
 
         inputs = {}
         for s in self.sliders:
-            common = dict(value=s.default, description=s.describe(), style={"description_width": "initial"},
-                          layout=widgets.Layout(width="260px"))
+            # The label gets the width its text needs (about 7.5 px a character at JupyterLab's 13 px),
+            # and the field after it a fixed width that shows its value whatever the label's length.
+            label_px = int(np.ceil(7.5 * len(s.describe()))) + 8
+            field_px = 180 if not s.is_numeric else 110
+            common = dict(value=s.default, description=s.describe(), style={"description_width": f"{label_px}px"},
+                          layout=widgets.Layout(width=f"{label_px + field_px}px", margin="2px 16px 2px 0"))
             if s.is_numeric:
                 cls = widgets.IntText if s.is_integer else widgets.FloatText
-                inputs[s.name] = cls(**common)
+                inputs[s.name] = cls(**common) if s.is_integer else cls(step=s.step, **common)
             else:  # named choices (a region, a policy): pick one of them
                 inputs[s.name] = widgets.Dropdown(options=list(s.values), **common)
         out = widgets.Output()

@@ -77,3 +77,21 @@ def test_named_choices_become_a_dropdown():
     assert len(ex.figure().layout.meta["explorer"]["frames"]) == 2
     widget = ex.panel().children[0].children[0]
     assert widget.options == ("us-east-1", "eu-west-1") and widget.value == "eu-west-1"
+
+
+def test_live_fields_show_their_value_and_step_by_the_grid():
+    # A long label must not squeeze the number field: the field keeps the same width beside any label.
+    ex = Explorer(draw, [Slider("k", "Highest utilization after failover", [1, 2, 3]),
+                         Slider("shift", "Zipf skew alpha", [0.6, 0.7, 0.85, 1.0, 1.2], default=0.85)])
+    fields = ex.panel().children[0].children
+    widths = [int(w.layout.width.removesuffix("px")) - int(w.style.description_width.removesuffix("px"))
+              for w in fields]
+    assert widths[0] == widths[1] >= 100
+    assert int(fields[0].style.description_width.removesuffix("px")) >= 7 * len("Highest utilization after failover")
+    # Arrow keys step a decimal field by the grid's resolution (0.85 -> 0.9 -> 0.95), not by 1.
+    assert fields[1].step == pytest.approx(0.05)
+    assert Slider("a", "A", [0.6, 0.8, 1.0, 1.2]).step == pytest.approx(0.2)
+    assert Slider("a", "A", [0.5, 0.9, 0.99]).step == pytest.approx(0.01)
+    assert Slider("a", "A", [1.0, 1.6, 2.0]).step == pytest.approx(0.2)
+    assert Slider("a", "A", [100.0, 1000.0]).step == pytest.approx(100.0)
+    assert Slider("a", "A", ["x", "y"]).step is None
