@@ -233,11 +233,13 @@ def simulate_shard_shares(popularity, shards: int, *, n_trials: int = 100,
 class ConsistentHashRing:
     """A consistent-hashing ring with ``vnodes`` virtual nodes per shard.
 
-    Virtual node :math:`j` of shard :math:`s` sits at ``hash64(s * 2^20 + j,
-    seed)`` on the :math:`2^{64}` ring; a key belongs to the first virtual node
-    clockwise from its hash.  Shard identities, not their count, set the
-    positions, so adding shard :math:`n` leaves every other virtual node where
-    it was.
+    Virtual node :math:`j` of shard :math:`s` sits at ``hash64(hash64(s * 2^20 + j,
+    seed), seed)`` on the :math:`2^{64}` ring; a key belongs to the first virtual node
+    clockwise from its hash.  (Hashed twice so that the small integers that name
+    virtual nodes never coincide with keys hashed by ``hash64(key, seed)``: hashed
+    once, keys ``0 .. vnodes - 1`` would all sit exactly on shard 0's points.)
+    Shard identities, not their count, set the positions, so adding shard
+    :math:`n` leaves every other virtual node where it was.
 
     Parameters
     ----------
@@ -262,7 +264,7 @@ class ConsistentHashRing:
         self.seed = check_integer(seed, "seed", minimum=0, scalar=True)
         ids = (np.arange(self.shards, dtype=np.uint64)[:, None] * np.uint64(2**20)
                + np.arange(self.vnodes, dtype=np.uint64)[None, :]).ravel()
-        pos = hash64(ids, self.seed)
+        pos = hash64(hash64(ids, self.seed), self.seed)
         order = np.argsort(pos)
         self._points = pos[order]
         self._owner = np.repeat(np.arange(self.shards), self.vnodes)[order]
