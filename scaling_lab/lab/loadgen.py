@@ -137,10 +137,16 @@ class ClosedLoopResult:
     completed: int
     window_s: float
     errors: int
+    latency: np.ndarray = field(default_factory=lambda: np.empty(0))  # of the requests completed in the window, s
 
     @property
     def throughput(self) -> float:
         return self.completed / self.window_s
+
+    @property
+    def mean_response(self) -> float:
+        """Mean response time of the requests completed in the window, seconds (``nan`` if none)."""
+        return float(self.latency.mean()) if len(self.latency) else math.nan
 
 
 def latency_summary(latency_s, quantiles=(0.5, 0.95, 0.99)) -> dict:
@@ -383,7 +389,8 @@ def open_loop(url: str, arrivals: ArrivalProcess, duration_s: float, *, seed: in
 # --------------------------------------------------------------------------- closed loop
 
 def closed_loop(url: str, concurrency: int, duration_s: float, *, warmup_s: float = 1.0,
-                timeout_s: float = 10.0, boost: bool = True) -> ClosedLoopResult:
+                timeout_s: float = 10.0, boost: bool = True, think_time_s: float = 0.0, seed: int = 0,
+                realtime: bool = False) -> ClosedLoopResult:
     """Throughput at saturation: ``concurrency`` clients, each sending again as soon as answered.
 
     Counts the requests completed between ``warmup_s`` and ``warmup_s +
@@ -392,12 +399,21 @@ def closed_loop(url: str, concurrency: int, duration_s: float, *, warmup_s: floa
     request), so use it only for capacity.  Bounded by ``duration_s`` and
     ``timeout_s`` per request.  It saturates a CPU-bound server, so it never runs
     real-time; ``boost`` runs its thread at nice −20 (root only), like the server.
+
+    With ``think_time_s`` > 0 each client is a user who thinks between requests for an
+    exponential time of that mean (seconds; drawn from ``seed``), starting with one think:
+    a closed population of ``concurrency`` users, whose mean response time
+    (``mean_response``, from each request's send) is then meaningful.  Such clients
+    mostly sleep, so they may run real-time (``realtime``).
     """
     host, port, request = _parse_url(url)
     concurrency = check_integer(concurrency, "concurrency", minimum=1)
     duration_s = check_in_range(duration_s, "duration_s", 0.0, 3600.0, low_open=True)
     warmup_s = check_in_range(warmup_s, "warmup_s", 0.0, 3600.0)
     timeout_s = check_positive(timeout_s, "timeout_s")
+    think_time_s = check_in_range(think_time_s, "think_time_s", 0.0, 3600.0)
+    rng = np.random.default_rng(check_integer(seed, "seed", minimum=0))
+    latencies: list = []
 
     async def run():
         client = _Client(host, port, concurrency)
@@ -406,15 +422,23 @@ def closed_loop(url: str, concurrency: int, duration_s: float, *, warmup_s: floa
         counts = {"done": 0, "errors": 0}
 
         async def user():
+            if think_time_s > 0:
+                await asyncio.sleep(rng.exponential(think_time_s))
             while time.monotonic() < w1:
+                sent = time.monotonic()
                 try:
                     st, _ = await asyncio.wait_for(client.get(request, []), timeout_s)
                 except (asyncio.TimeoutError, OSError, ConnectionError, asyncio.IncompleteReadError):
                     counts["errors"] += 1
                     await asyncio.sleep(0.01)
                     continue
-                if w0 <= time.monotonic() < w1:
+                done = time.monotonic()
+                if w0 <= done < w1:
                     counts["done" if st == 200 else "errors"] += 1
+                    if st == 200:
+                        latencies.append(done - sent)
+                if think_time_s > 0:
+                    await asyncio.sleep(min(rng.exponential(think_time_s), max(0.0, w1 - time.monotonic())))
 
         await asyncio.wait_for(asyncio.gather(*(user() for _ in range(concurrency))),
                                warmup_s + duration_s + timeout_s + 5.0)
@@ -423,8 +447,8 @@ def closed_loop(url: str, concurrency: int, duration_s: float, *, warmup_s: floa
 
     previous = set_autogroup_nice(os.getpid(), -20) if boost and os.geteuid() == 0 else None
     try:
-        counts = _run_in_thread(run, False, boost)
+        counts = _run_in_thread(run, realtime, boost)
     finally:
         if previous is not None:
             set_autogroup_nice(os.getpid(), previous)
-    return ClosedLoopResult(concurrency, counts["done"], float(duration_s), counts["errors"])
+    return ClosedLoopResult(concurrency, counts["done"], float(duration_s), counts["errors"], np.array(latencies))

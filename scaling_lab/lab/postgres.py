@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from ._checks import check_in_range
-from .process import LAB_HOST, Component, _descendants, pid_alive, realtime_prefix
+from .process import LAB_HOST, Component, _descendants, boost_prefix, pid_alive, realtime_prefix
 
 __all__ = ["Postgres", "postgres_bindir", "POSTGRES_USER", "cgroup_cpu_available"]
 
@@ -104,6 +104,9 @@ class Postgres(Component):
     cpu_period_s : float
         The quota's accounting period, seconds in [0.001, 1] (short periods give
         short stalls).
+    boost : bool
+        Run the server and its backends at nice −20 (root only) instead of real
+        time: for CPU-bound queries, which must never run real-time.
     """
 
     name = "postgres"
@@ -111,7 +114,7 @@ class Postgres(Component):
     start_timeout_s = 30.0
 
     def __init__(self, *, primary: "Postgres | None" = None, settings: dict | None = None, realtime: bool = True,
-                 cpu_quota: float | None = None, cpu_period_s: float = 0.01):
+                 cpu_quota: float | None = None, cpu_period_s: float = 0.01, boost: bool = False):
         if primary is not None and (not isinstance(primary, Postgres) or primary.port is None):
             raise ValueError(f"primary must be a running Postgres, got {primary!r}")
         self.cpu_quota = None if cpu_quota is None else check_in_range(cpu_quota, "cpu_quota", 0.0, 64.0, low_open=True)
@@ -128,7 +131,8 @@ class Postgres(Component):
         if self.bindir is None:
             raise RuntimeError("PostgreSQL is not installed (no pg_config, no /usr/lib/postgresql/*/bin)")
         self.user_prefix, self.user = _as_user()
-        super().__init__(realtime=realtime)
+        self.boost = bool(boost)
+        super().__init__(realtime=realtime and not self.boost)
 
     @property
     def data_dir(self) -> Path:
@@ -198,7 +202,7 @@ class Postgres(Component):
         argv = [str(self.bindir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port)]
         for k, v in opts.items():
             argv += ["-c", f"{k}={v}"]
-        return realtime_prefix(self.realtime) + self.user_prefix + argv
+        return realtime_prefix(self.realtime) + boost_prefix(self.boost) + self.user_prefix + argv
 
     def _ready(self) -> bool:
         import psycopg
