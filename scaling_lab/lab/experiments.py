@@ -32,6 +32,10 @@ and for the smoke tests).  Registered:
 ``queue-burst``, ``queue-delivery`` (chapter 10, :mod:`.queue_lab`)
     A Redis-list queue with real worker processes: a burst's backlog and drain
     time against the fluid model; workers killed mid-job and a poison job.
+``database-tier`` (chapter 2, :mod:`.database_tier`)
+    A web tier in front of a real PostgreSQL through a pool of 2 connections: the database
+    time's distribution, latency against load (model, replay, measured), blocking against
+    freed web workers, and users who think against the closed network and its knee.
 ``fanout`` (chapter 11, :mod:`.fanout`)
     A front waiting for k parallel calls: p99 against max-of-k, and hedging.
 
@@ -345,6 +349,9 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     Experiment("failover", 5, "SIGKILL the primary under load, promote the replica: writes lost, time to writes",
                lambda quick, seed: _traffic("replication", "run_failover", quick, seed), "summary",
                ("mode",), ("lost", "model_lost", "promote_s", "writes_back_after_s")),
+    Experiment("database-tier", 2, "A web tier in front of a real PostgreSQL: latency against load, blocking workers, users who think",
+               lambda quick, seed: _traffic("database_tier", "run_database_tier", quick, seed), "summary",
+               ("rho",), ("meas_mean", "replay_mean", "model_mean", "meas_p99", "sim_p99")),
     Experiment("redis-hit-ratio", 6, "Redis eviction policies vs exact LRU/LFU/RANDOM and Che, Zipf(0.8)",
                lambda quick, seed: _traffic("caching", "run_redis_hit_ratio", quick, seed), "runs",
                ("regime", "policy", "samples", "cache_fraction"),
