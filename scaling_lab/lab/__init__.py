@@ -25,6 +25,7 @@ from .webserver import LabServer
 from .traffic_report import (
     backend_failure_table, balancer_policies_figure, balancer_policies_table, fanout_figure, fanout_table,
     queue_burst_figure, queue_burst_table, queue_delivery_table, retry_storm_figure, retry_storm_table,
+    session_loss_table, session_store_figure, session_store_table, sticky_sessions_figure, sticky_sessions_table,
 )
 
 __all__ = ["Component", "LabServer", "HAProxy", "Postgres", "Redis", "BALANCE_POLICIES", "EVICTION_POLICIES",
@@ -34,4 +35,5 @@ __all__ = ["Component", "LabServer", "HAProxy", "Postgres", "Redis", "BALANCE_PO
            "scaling_curve_table", "scaling_curve_runs", "scaling_curve_figure",
            "balancer_policies_table", "balancer_policies_figure", "backend_failure_table", "retry_storm_table",
            "retry_storm_figure", "queue_burst_table", "queue_burst_figure", "queue_delivery_table", "fanout_table",
-           "fanout_figure"]
+           "fanout_figure", "sticky_sessions_table", "sticky_sessions_figure", "session_loss_table",
+           "session_store_table", "session_store_figure"]

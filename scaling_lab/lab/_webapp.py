@@ -55,12 +55,33 @@ def _make_app(cfg: dict):
     now = time.monotonic
     max_queue = cfg.get("max_queue")  # load shedding: answer 503 at once when this many already wait
     waiting = 0
+    sessions = cfg.get("sessions")  # None, "memory" or "redis": the user's session (cookie sid), see .webserver
+    memory: dict = {}
+    state: dict = {}
+
+    async def session_op(sid, value=None):
+        """Read (``value`` None) or write the session ``sid``; returns (stored count or None, seconds)."""
+        t = now()
+        out = None
+        if sessions == "memory":
+            if value is None:
+                out = memory.get(sid)
+            else:
+                memory[sid] = value
+        elif value is None:
+            out = await state["redis"].get(f"session:{sid}")
+        else:
+            await state["redis"].set(f"session:{sid}", value, ex=3600)
+        return (None if out is None else int(out)), now() - t
 
     async def work(request):
         nonlocal waiting
         arrival = now()
         if max_queue is not None and waiting >= max_queue and sem.locked():
             return web.Response(status=503, text="busy", headers={"X-Arrival": repr(arrival)})
+        sid = request.cookies.get("sid") if sessions is not None else None
+        if sid is not None:  # read the session before queueing for a worker, as an async server does
+            count, read_s = await session_op(sid)
         override = request.query.get("s")
         waiting += 1
         try:
@@ -77,17 +98,30 @@ def _make_app(cfg: dict):
             end = now()
         finally:
             sem.release()
-        return web.Response(text="ok", headers={"X-Arrival": repr(arrival), "X-Service-Start": repr(start),
-                                                "X-Service-End": repr(end)})
+        headers = {"X-Arrival": repr(arrival), "X-Service-Start": repr(start), "X-Service-End": repr(end)}
+        if sid is not None:  # write it back after the service: one read and one write per request
+            _, write_s = await session_op(sid, (count or 0) + 1)
+            headers.update({"X-Session": "found" if count is not None else "new", "X-Store-Read": repr(read_s),
+                            "X-Store-Write": repr(write_s)})
+        return web.Response(text="ok", headers=headers)
 
     async def health(request):
         return web.Response(text="ok")
 
+    async def on_startup(app):
+        if sessions == "redis":
+            import redis.asyncio
+
+            state["redis"] = redis.asyncio.Redis(host=LAB_HOST, port=int(cfg["redis_port"]), max_connections=256)
+
     async def on_cleanup(app):
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        if "redis" in state:
+            await state["redis"].aclose()
 
     app = web.Application()
+    app.on_startup.append(on_startup)
     app.router.add_get("/work", work)
     app.router.add_get("/health", health)
     app.on_cleanup.append(on_cleanup)

@@ -36,6 +36,10 @@ and for the smoke tests).  Registered:
     A web tier in front of a real PostgreSQL through a pool of 2 connections: the database
     time's distribution, latency against load (model, replay, measured), blocking against
     freed web workers, and users who think against the closed network and its knee.
+``sticky-sessions``, ``session-store`` (chapter 8, :mod:`.sessions_lab`)
+    Users with cookies behind HAProxy: sticky placement's imbalance, p99 and the
+    sessions a restart loses, against the sticky-session model; a Redis session
+    store's cost per request against ``SessionStore``.
 ``fanout`` (chapter 11, :mod:`.fanout`)
     A front waiting for k parallel calls: p99 against max-of-k, and hedging.
 
@@ -336,6 +340,13 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     Experiment("queue-delivery", 10, "Workers killed mid-job: lost, redelivered, executed twice; a poison job dead-lettered",
                lambda quick, seed: _traffic("queue_lab", "run_queue_delivery", quick, seed), "summary", ("quantity",),
                ("measured", "model")),
+    Experiment("sticky-sessions", 8, "Sticky cookies (random, round robin) and a stateless tier behind HAProxy: imbalance, p99, sessions lost",
+               lambda quick, seed: _traffic("sessions_lab", "run_sticky_sessions", quick, seed), "summary", ("config",),
+               ("activity_peak", "sim_activity_peak", "requests_peak", "sim_requests_peak", "meas_p99", "sim_p99",
+                "lost", "model_lost")),
+    Experiment("session-store", 8, "Sessions in memory vs in Redis: the time each request pays, vs SessionStore",
+               lambda quick, seed: _traffic("sessions_lab", "run_session_store", quick, seed), "summary", ("rate",),
+               ("store_mean", "added_mean", "model_added")),
     Experiment("fanout", 11, "A front fanning out to k = 1-32 calls, and hedging at the p95: p99 vs max-of-k and HedgedRequest",
                lambda quick, seed: _traffic("fanout", "run_fanout", quick, seed), "summary", ("k", "hedged"),
                ("meas_p50", "model_p50", "meas_p99", "meas_p99_ci", "model_p99", "extra_load", "model_extra_load")),

@@ -15,6 +15,15 @@ choice in four draws the same server twice and acts as one random pick.
 HAProxy draws random servers from a consistent-hash ring: at ``weight 1`` four servers measured 17–30 % shares
 each, so every server gets ``weight 256`` (24.5–25.6 %) unless told otherwise.
 
+Stickiness (``sticky=True``): ``cookie SRV insert indirect nocache`` and
+``cookie s<i>`` per server.  A request without a valid ``SRV`` cookie is routed
+by ``balance`` and its answer carries ``Set-Cookie: SRV=s<i>``; a request with
+one goes to that server, whatever the policy.  ``server_header=True`` adds
+``X-Server: s<i>`` to every answer (the server that answered, for per-server
+counts).  ``redispatch=True`` (``option redispatch``) sends a request whose
+server refuses it to another server on the last retry, instead of answering
+503; :meth:`HAProxy.set_server_port` points a server at a restarted process.
+
 References
 ----------
 HAProxy 2.6 Configuration Manual, §4.2 ``balance``, §5.2 ``check``/``inter``/``fall``/``rise``,
@@ -56,6 +65,10 @@ class HAProxy(Component):
         Cookie stickiness (``cookie SRV insert indirect nocache``).
     weight : int
         Weight of every server, 1–256.
+    server_header : bool
+        Add ``X-Server: s<i>`` (the answering server's name) to every answer.
+    redispatch : bool
+        ``option redispatch``: the last retry of a refused request goes to another server.
     maxconn : int
         Connections HAProxy accepts at once.
     """
@@ -65,7 +78,7 @@ class HAProxy(Component):
 
     def __init__(self, backends, *, balance: str = "roundrobin", health_check: bool = False, inter_s: float = 1.0,
                  fall: int = 3, rise: int = 2, sticky: bool = False, weight: int = 256, maxconn: int = 4096,
-                 timeout_s: float = 30.0, realtime: bool = True):
+                 timeout_s: float = 30.0, realtime: bool = True, server_header: bool = False, redispatch: bool = False):
         self.backends = [check_integer(p, "backends", minimum=1) for p in backends]
         if not self.backends:
             raise ValueError("backends must list at least one port, got []")
@@ -75,6 +88,8 @@ class HAProxy(Component):
         self.fall = check_integer(fall, "fall", minimum=1)
         self.rise = check_integer(rise, "rise", minimum=1)
         self.sticky = bool(sticky)
+        self.server_header = bool(server_header)
+        self.redispatch = bool(redispatch)
         self.weight = check_integer(weight, "weight", minimum=1)
         if self.weight > 256:
             raise ValueError(f"weight must be in [1, 256], got {weight!r}")
@@ -103,6 +118,10 @@ class HAProxy(Component):
             lines.append("  option httpchk GET /health")
         if self.sticky:
             lines.append("  cookie SRV insert indirect nocache")
+        if self.redispatch:
+            lines.append("  option redispatch")
+        if self.server_header:
+            lines.append("  http-response set-header X-Server %[srv_name]")
         check = f" check inter {int(self.inter_s * 1000)}ms fall {self.fall} rise {self.rise}" if self.health_check else ""
         for i, port in enumerate(self.backends):
             cookie = f" cookie s{i}" if self.sticky else ""
@@ -126,6 +145,15 @@ class HAProxy(Component):
             while chunk := s.recv(65536):
                 chunks.append(chunk)
         return b"".join(chunks).decode()
+
+    def set_server_port(self, server: int, port: int) -> None:
+        """Point server ``s<server>`` at ``127.0.0.1:port`` (a restarted backend), through the admin socket."""
+        server = check_integer(server, "server", minimum=0, maximum=len(self.backends) - 1)
+        port = check_integer(port, "port", minimum=1, maximum=65535)
+        answer = self.command(f"set server servers/s{server} addr {LAB_HOST} port {port}")
+        if "changed" not in answer and "no need to change" not in answer:
+            raise RuntimeError(f"haproxy refused to move s{server} to port {port}: {answer.strip()}")
+        self.backends[server] = port
 
     def stats(self) -> list[dict]:
         """``show stat`` per server of the backend: name, status, stot (sessions), check_status, …"""

@@ -1,4 +1,4 @@
-"""Tables and figures of the traffic tier's recordings (chapters 4, 10, 11); they never start a server.
+"""Tables and figures of the traffic tier's recordings (chapters 4, 8, 10, 11); they never start a server.
 
 Same conventions as :mod:`scaling_lab.lab.report`: milliseconds, ``±`` the 95 % Student t
 half-width over the repeated runs.
@@ -15,7 +15,8 @@ from .report import _pm
 
 __all__ = ["balancer_policies_table", "balancer_policies_figure", "backend_failure_table", "retry_storm_table",
            "retry_storm_figure", "queue_burst_table", "queue_burst_figure", "queue_delivery_table", "fanout_table",
-           "fanout_figure"]
+           "fanout_figure", "sticky_sessions_table", "sticky_sessions_figure", "session_loss_table", "session_store_table",
+           "session_store_figure"]
 
 
 def _policy_summary(rec: dict) -> pd.DataFrame:
@@ -165,4 +166,131 @@ def fanout_figure(rec: dict) -> go.Figure:
                         error_y=dict(array=hedged[f"meas_{q}_ci"].fillna(0) * 1e3))
     fig.update_layout(title="Waiting for k calls: the slowest decides", xaxis_title="Calls per request k",
                       yaxis_title="Response time (ms)", xaxis_type="log", yaxis_type="log")
+    return fig
+
+
+def _check_recording(rec, name: str, tables: tuple) -> None:
+    if not isinstance(rec, dict) or any(t not in rec for t in tables) or rec.get("meta", {}).get("experiment", name) != name:
+        raise ValueError(f"rec must be the recording of {name!r} (lab.recorded({name!r})), got {type(rec).__name__}")
+
+
+_IMBALANCE = (("sessions_peak", "busiest / mean: users at once"), ("activity_peak", "busiest / mean: their activity"),
+              ("requests_peak", "busiest / mean: requests per window"))
+
+
+def sticky_sessions_table(rec: dict) -> pd.DataFrame:
+    """Per pool: the busiest server over the mean and the p99 (ms), model (formula), simulated, replayed, measured.
+
+    The formula is :func:`~scaling_lab.sessions.sticky_peak_load_factor` at the
+    measured users per server (random pinning only; for requests per window the
+    Poisson noise of the requests adds :math:`1/(m w)` to :math:`c^2`); the
+    simulation pins the same users the same way in
+    :func:`~scaling_lab.lab.sessions_lab.simulate_session_pool`.  A stateless
+    pool pins nobody, so only its requests are compared.
+    """
+    _check_recording(rec, "sticky-sessions", ("summary", "setup"))
+    w = rec["setup"]["window_s"].iloc[0]
+    rows = []
+    for _, r in rec["summary"].iterrows():
+        stateless = r["config"].startswith("stateless")
+        rows.append({"pool": r["config"], "quantity": "users at once per server", "model": "", "simulated": "",
+                     "replay": "", "measured": _pm(r["users_per_server"], r["users_per_server_ci"], 1, 1)})
+        for col, label in _IMBALANCE:
+            if stateless and col != "requests_peak":
+                continue
+            formula = r[f"formula_{col}"]
+            rows.append({"pool": r["config"], "quantity": label.replace("window", f"{w:g} s"),
+                         "model": f"{formula:.2f}" if np.isfinite(formula) else ("1" if stateless else ""),
+                         "simulated": _pm(r[f"sim_{col}"], r[f"sim_{col}_ci"], 1, 2), "replay": "",
+                         "measured": _pm(r[col], r[f"{col}_ci"], 1, 2)})
+        for col, label in (("p99", "p99 in ms, all requests"), ("worst_p99", "p99 in ms, worst server")):
+            rows.append({"pool": r["config"], "quantity": label, "model": "",
+                         "simulated": _pm(r[f"sim_{col}"], r[f"sim_{col}_ci"], digits=0),
+                         "replay": _pm(r[f"replay_{col}"], r[f"replay_{col}_ci"], digits=0),
+                         "measured": _pm(r[f"meas_{col}"], r[f"meas_{col}_ci"], digits=0)})
+    return pd.DataFrame(rows)
+
+
+def sticky_sessions_figure(rec: dict) -> go.Figure:
+    """The busiest server over the mean for each pool and measure: formula, simulated pool, measured (95 % intervals)."""
+    _check_recording(rec, "sticky-sessions", ("summary", "setup"))
+    s = rec["summary"]
+    w = rec["setup"]["window_s"].iloc[0]
+    labels, cols = [], []
+    for _, r in s.iterrows():
+        for col, label in _IMBALANCE:
+            if r["config"].startswith("stateless") and col != "requests_peak":
+                continue
+            labels.append(f"{r['config']}<br>{label.split(': ')[1].replace('window', f'{w:g} s')}")
+            cols.append((r, col))
+    fig = go.Figure()
+    fig.add_bar(x=labels, y=[r[f"formula_{c}"] if np.isfinite(r[f"formula_{c}"]) else
+                             (1.0 if r["config"].startswith("stateless") else np.nan) for r, c in cols],
+                name="formula (random pinning)", marker_color=COLORS[0])
+    for i, (prefix, name) in enumerate((("sim_", "simulated pool, same users"), ("", "measured through HAProxy"))):
+        fig.add_bar(x=labels, y=[r[f"{prefix}{c}"] for r, c in cols], name=name, marker_color=COLORS[i + 1],
+                    error_y=dict(array=[0 if not np.isfinite(r[f"{prefix}{c}_ci"]) else r[f"{prefix}{c}_ci"]
+                                        for r, c in cols]))
+    fig.update_layout(barmode="group", title="Sticky sessions pin users: the busiest of four servers",
+                      yaxis_title="Busiest server / mean", yaxis_range=[0.9, None])
+    return fig
+
+
+def session_loss_table(rec: dict) -> pd.DataFrame:
+    """Per pool: users served before a server restart who came back after it, those it held, and those who lost their session.
+
+    The model is :func:`~scaling_lab.sessions.users_losing_sessions` (:math:`U/N`)
+    at the measured :math:`U`, with the binomial 95 % range of random pinning.
+    """
+    _check_recording(rec, "sticky-sessions", ("summary", "setup"))
+    n = int(rec["setup"]["servers"].iloc[0])
+    rows = []
+    for _, r in rec["summary"].iterrows():
+        u = r["users_at_restart"]
+        memory = r["model_lost"] > 0
+        sd = np.sqrt(u * (1 / n) * (1 - 1 / n) / max(r["repeats"], 1))
+        rows.append({"pool": r["config"], "users across the restart": _pm(u, r["users_at_restart_ci"], 1, 1),
+                     "held by the restarted server": _pm(r["on_restarted"], r["on_restarted_ci"], 1, 1),
+                     "sessions lost, measured": _pm(r["lost"], r["lost_ci"], 1, 1),
+                     "model U/N": (f"{r['model_lost']:.1f} ({max(r['model_lost'] - 1.96 * sd, 0):.1f} … "
+                                   f"{r['model_lost'] + 1.96 * sd:.1f})") if memory else "0",
+                     "moved to another server": _pm(r["moved"], r["moved_ci"], 1, 1),
+                     "restart took (s)": _pm(r["restart_s"], r["restart_s_ci"], 1, 2)})
+    return pd.DataFrame(rows)
+
+
+def session_store_table(rec: dict) -> pd.DataFrame:
+    """Per request rate: the latency a Redis session store adds (ms), SessionStore against measured.
+
+    ``store, measured`` is the server's own clock around the read and the write;
+    ``end to end`` the difference of the paired runs' mean latency (Redis minus
+    in-memory sessions, same users and seed).
+    """
+    _check_recording(rec, "session-store", ("summary", "setup"))
+    rows = []
+    for _, r in rec["summary"].iterrows():
+        rows.append({"requests/s": f"{r['achieved_rate']:.0f}", "Redis busy": f"{r['model_utilization']:.2%}",
+                     "SessionStore model": f"{r['model_added'] * 1e3:.3f}",
+                     "store, measured": _pm(r["store_mean"], r["store_mean_ci"], digits=3),
+                     "store p99, measured": _pm(r["store_p99"], r["store_p99_ci"], digits=3),
+                     "end to end, measured": _pm(r["added_mean"], r["added_mean_ci"], digits=3),
+                     "measured/model": f"{r['store_mean'] / r['model_added']:.2f}"})
+    return pd.DataFrame(rows)
+
+
+def session_store_figure(rec: dict) -> go.Figure:
+    """Latency added per request against the request rate: the SessionStore model and the two measurements."""
+    _check_recording(rec, "session-store", ("summary", "setup"))
+    s = rec["summary"]
+    x = s["achieved_rate"]
+    fig = go.Figure()
+    fig.add_scatter(x=x, y=s["model_added"] * 1e3, mode="lines+markers", name="SessionStore model (2 operations)",
+                    line=dict(color=COLORS[0]))
+    fig.add_scatter(x=x, y=s["store_mean"] * 1e3, mode="markers", name="measured in the server, mean",
+                    marker=dict(color=COLORS[1], size=9), error_y=dict(array=s["store_mean_ci"].fillna(0) * 1e3))
+    fig.add_scatter(x=x, y=s["added_mean"] * 1e3, mode="markers", name="measured end to end, paired runs",
+                    marker=dict(color=COLORS[2], size=9, symbol="diamond"),
+                    error_y=dict(array=s["added_mean_ci"].fillna(0) * 1e3))
+    fig.update_layout(title="What a Redis session store adds to each request", xaxis_title="Requests per second",
+                      yaxis_title="Added latency (ms)", yaxis_rangemode="tozero")
     return fig

@@ -16,6 +16,12 @@ from ``numpy.random.default_rng(seed)`` and spent either
 
 ``/work?s=0.015`` overrides the drawn service time for that request (seconds);
 ``/health`` answers at once (for load-balancer health checks).
+With ``sessions="memory"`` or ``"redis"`` a request carrying a cookie ``sid``
+reads that user's session (a request count) before it queues for a worker and
+writes it back after its service, from the process's own memory (a sticky,
+stateful server: a restart forgets every session) or from a shared Redis (a
+stateless server); the answer says ``X-Session: found`` or ``new`` and how long
+the read and the write took (``X-Store-Read``, ``X-Store-Write``, seconds).
 Every response carries the server's own timestamps, in seconds of the
 system-wide ``CLOCK_MONOTONIC`` (the client's clock too, on the same machine):
 ``X-Arrival`` (the handler started), ``X-Service-Start`` (a worker was free),
@@ -47,6 +53,8 @@ from ._checks import check_choice, check_integer
 __all__ = ["LabServer", "MODES", "distribution_to_dict", "distribution_from_dict"]
 
 MODES = ("sleep", "cpu")
+#: Where a server keeps its users' sessions (``sessions=``)
+SESSION_STORES = ("memory", "redis")
 
 
 def distribution_to_dict(dist) -> dict:
@@ -84,18 +92,28 @@ class LabServer(Component):
         Load shedding: a request that finds all workers busy and this many
         requests already waiting is answered ``503`` at once (``None``: the
         queue is unbounded).
+    sessions : {None, "memory", "redis"}
+        Keep each user's session (cookie ``sid``) in the process's memory or in
+        the Redis on ``redis_port`` (see the module notes); ``None``: no sessions.
+    redis_port : int or None
+        Port of the session store on 127.0.0.1 (``sessions="redis"`` only).
     """
 
     name = "webserver"
 
     def __init__(self, service, servers: int = 4, *, mode: str = "sleep", seed: int = 0, realtime: bool = True,
-                 max_queue: int | None = None):
+                 max_queue: int | None = None, sessions: str | None = None, redis_port: int | None = None):
         self.service_spec = distribution_to_dict(service)
         self.service = service
         self.servers = check_integer(servers, "servers", minimum=1)
         self.mode = check_choice(mode, "mode", MODES)
         self.seed = check_integer(seed, "seed", minimum=0)
         self.max_queue = None if max_queue is None else check_integer(max_queue, "max_queue", minimum=0)
+        self.sessions = None if sessions is None else check_choice(sessions, "sessions", SESSION_STORES)
+        if (self.sessions == "redis") != (redis_port is not None):
+            raise ValueError(f"redis_port must be given exactly when sessions='redis', got {redis_port!r}")
+        self.redis_port = None if redis_port is None else check_integer(redis_port, "redis_port", minimum=1,
+                                                                         maximum=65535)
         self.boost = bool(realtime) and mode == "cpu"
         super().__init__(realtime=realtime and mode == "sleep")
 
@@ -106,7 +124,7 @@ class LabServer(Component):
     def _prepare(self) -> None:
         cfg = {"port": self.port, "servers": self.servers, "mode": self.mode, "seed": self.seed,
                "service": self.service_spec,
-               "max_queue": self.max_queue}
+               "max_queue": self.max_queue, "sessions": self.sessions, "redis_port": self.redis_port}
         (self.dir / "config.json").write_text(json.dumps(cfg))
 
     def _command(self) -> list[str]:
