@@ -6,10 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.validation import check_nonnegative, check_positive
+from ..core.validation import MAX_ELEMENTS, check_integer, check_nonnegative, check_positive
 from .distributions import Distribution, check_distribution
 
 __all__ = ["ArrivalProcess", "PoissonArrivals", "RenewalArrivals", "OnOffArrivals", "PiecewisePoissonArrivals"]
+
+
+def _count(n) -> int:
+    """The number of arrival times asked of :meth:`ArrivalProcess.times`: an integer in [0, MAX_ELEMENTS]."""
+    return check_integer(n, "n", minimum=0, maximum=MAX_ELEMENTS, scalar=True)
 
 
 class ArrivalProcess:
@@ -17,9 +22,10 @@ class ArrivalProcess:
 
     arrival_rate: float
 
-    def times(self, rng, n: int) -> np.ndarray:  # pragma: no cover - abstract
+    def times(self, rng, n: int) -> np.ndarray:
         """The first ``n`` arrival times (seconds, sorted, starting after 0)."""
-        raise NotImplementedError
+        _count(n)
+        raise NotImplementedError(f"{type(self).__name__} does not define times()")
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,7 @@ class PoissonArrivals(ArrivalProcess):
         object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate", scalar=True))
 
     def times(self, rng, n: int) -> np.ndarray:
-        return np.cumsum(np.random.default_rng(rng).exponential(1.0 / self.arrival_rate, n))
+        return np.cumsum(np.random.default_rng(rng).exponential(1.0 / self.arrival_rate, _count(n)))
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class RenewalArrivals(ArrivalProcess):
         return 1.0 / self.interarrival.mean
 
     def times(self, rng, n: int) -> np.ndarray:
-        return np.cumsum(self.interarrival.sample(rng, n))
+        return np.cumsum(self.interarrival.sample(rng, _count(n)))
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ class OnOffArrivals(ArrivalProcess):
         return self.arrival_rate_on * self.mean_on_s / (self.mean_on_s + self.mean_off_s)
 
     def times(self, rng, n: int) -> np.ndarray:
-        rng = np.random.default_rng(rng)
+        rng, n = np.random.default_rng(rng), _count(n)
         on_clock = np.cumsum(rng.exponential(1.0 / self.arrival_rate_on, n))  # time counted only while ON
         horizon = on_clock[-1] if n else 0.0
         k = max(16, int(1.2 * horizon / self.mean_on_s) + 16)
@@ -118,6 +124,9 @@ class PiecewisePoissonArrivals(ArrivalProcess):
             raise ValueError(f"arrival_rates and durations_s must be 1-D of equal length, got {r.shape} and {d.shape}")
         if not (r > 0).any():
             raise ValueError(f"arrival_rates must contain a positive rate, got {self.arrival_rates!r}")
+        if not np.isfinite(d.sum()):
+            raise ValueError(f"durations_s must add up to a finite period, got a sum past the float range "
+                             f"({d.size} durations up to {d.max():g})")
         object.__setattr__(self, "arrival_rates", tuple(float(x) for x in r))
         object.__setattr__(self, "durations_s", tuple(float(x) for x in d))
 
@@ -125,15 +134,27 @@ class PiecewisePoissonArrivals(ArrivalProcess):
     def period_s(self) -> float:
         return float(sum(self.durations_s))
 
+    def _scale(self) -> float:
+        """1, or the largest rate when the expected arrivals of one period pass the float range.
+
+        Counting :math:`\\Lambda` in units of the largest rate keeps every sum finite; at
+        scale 1 the arithmetic is the plain one, bit for bit.
+        """
+        with np.errstate(over="ignore"):
+            total = np.dot(self.arrival_rates, self.durations_s)
+        return 1.0 if np.isfinite(total) else max(self.arrival_rates)
+
     @property
     def arrival_rate(self) -> float:
-        return float(np.dot(self.arrival_rates, self.durations_s)) / self.period_s
+        s = self._scale()
+        return float(np.dot(np.asarray(self.arrival_rates) / s, self.durations_s)) / self.period_s * s
 
     def times(self, rng, n: int) -> np.ndarray:
-        r, d = np.asarray(self.arrival_rates), np.asarray(self.durations_s)
+        n, s = _count(n), self._scale()
+        r, d = np.asarray(self.arrival_rates) / s, np.asarray(self.durations_s)
         edges = np.concatenate(([0.0], np.cumsum(d)))
-        cum = np.concatenate(([0.0], np.cumsum(r * d)))  # Λ at the edges of one period
-        unit = np.cumsum(np.random.default_rng(rng).exponential(1.0, n))
+        cum = np.concatenate(([0.0], np.cumsum(r * d)))  # Λ/s at the edges of one period
+        unit = np.cumsum(np.random.default_rng(rng).exponential(1.0, n)) / s
         cycles, rem = np.divmod(unit, cum[-1])
         keep = r > 0  # drop flat pieces so that the inverse is single-valued
         xp = np.concatenate(([0.0], cum[1:][keep]))

@@ -12,7 +12,8 @@ from ..core.validation import MAX_ELEMENTS, check_integer, check_nonnegative, ch
 from .arrivals import ArrivalProcess, PoissonArrivals, RenewalArrivals
 from .distributions import Distribution, Exponential, check_distribution
 from .kernels import _closed_kernel, _router_kernel, fcfs_start_times
-from .statistics import ClosedSimulationResult, SimulationResult, TandemSimulationResult, _common_checks, _summarize
+from .statistics import (ClosedSimulationResult, SimulationResult, TandemSimulationResult, _check_span,
+                         _common_checks, _summarize)
 
 __all__ = ["ROUTING_POLICIES", "simulate_queue", "simulate_pool", "simulate_closed_network", "simulate_tandem"]
 
@@ -21,10 +22,10 @@ def _resolve_service(service_rate, service, name="service") -> Distribution:
     if service is None:
         if service_rate is None:
             raise ValueError("service_rate must be in (0, inf) when no service distribution is given, got None")
-        return Exponential(1.0 / check_positive(service_rate, "service_rate"))
+        return Exponential(1.0 / check_positive(service_rate, "service_rate", scalar=True))
     dist = check_distribution(service, name)
     if service_rate is not None:
-        mu = check_positive(service_rate, "service_rate")
+        mu = check_positive(service_rate, "service_rate", scalar=True)
         if not math.isclose(mu * dist.mean, 1.0, rel_tol=1e-9):
             raise ValueError(f"service_rate={service_rate!r} disagrees with {name}={dist!r} "
                              f"(whose rate is {dist.rate!r}); pass service_rate=None or a matching one")
@@ -35,13 +36,13 @@ def _resolve_arrivals(arrival_rate, arrivals) -> ArrivalProcess:
     if arrivals is None:
         if arrival_rate is None:
             raise ValueError("arrival_rate must be in (0, inf) when no arrival process is given, got None")
-        return PoissonArrivals(check_positive(arrival_rate, "arrival_rate"))
+        return PoissonArrivals(check_positive(arrival_rate, "arrival_rate", scalar=True))
     if isinstance(arrivals, Distribution):
         arrivals = RenewalArrivals(arrivals)
     if not isinstance(arrivals, ArrivalProcess):
         raise ValueError(f"arrivals must be an ArrivalProcess or an interarrival Distribution, got {arrivals!r}")
     if arrival_rate is not None:
-        lam = check_positive(arrival_rate, "arrival_rate")
+        lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
         if not math.isclose(lam, arrivals.arrival_rate, rel_tol=1e-9):
             raise ValueError(f"arrival_rate={arrival_rate!r} disagrees with arrivals={arrivals!r} "
                              f"(mean rate {arrivals.arrival_rate!r}); pass arrival_rate=None or a matching one")
@@ -257,7 +258,9 @@ def simulate_closed_network(demands_s, think_time_s: float, users: int, *,
         raise ValueError(f"demands_s must be 1-D, got shape {demands.shape}")
     think = check_nonnegative(think_time_s, "think_time_s", scalar=True)
     users = check_integer(users, "users", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
-    n, warm, nb = _common_checks(n_cycles, warmup_fraction, n_batches)
+    n, warm, nb = _common_checks(n_cycles, warmup_fraction, n_batches, "n_cycles")
+    _check_span(demands, "demands_s", n, "n_cycles")
+    _check_span(think, "think_time_s", n, "n_cycles")
     rng = np.random.default_rng(seed)
     draws = rng.exponential(1.0, (n + users) * (len(demands) + 1) + users)
     ends, resp = _closed_kernel(demands, float(think), users, n, draws)

@@ -10,7 +10,7 @@ import heapq
 import numpy as np
 
 from ..core.compiled import HAVE_NUMBA, njit
-from ..core.validation import MAX_ELEMENTS, check_integer
+from ..core.validation import MAX_ELEMENTS, check_finite, check_integer, check_nonnegative
 
 __all__ = ["fcfs_start_times"]
 
@@ -288,12 +288,15 @@ def fcfs_start_times(arrivals: np.ndarray, services: np.ndarray, servers: int) -
     a binary heap.  For one server this is Lindley's recursion
     :math:`W_{n+1} = \\max(0, W_n + S_n - (A_{n+1} - A_n))`.
     """
-    arrivals = np.ascontiguousarray(arrivals, dtype=float)
-    services = np.ascontiguousarray(services, dtype=float)
+    arrivals = np.ascontiguousarray(check_finite(arrivals, "arrivals", allow_empty=True), dtype=float)
+    services = np.ascontiguousarray(check_nonnegative(services, "services", allow_empty=True), dtype=float)
     servers = check_integer(servers, "servers", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     if arrivals.shape != services.shape or arrivals.ndim != 1:
         raise ValueError(f"arrivals and services must be 1-D of equal length, got {arrivals.shape} "
                          f"and {services.shape}")
+    if arrivals.size > 1 and (np.diff(arrivals) < 0).any():
+        raise ValueError("arrivals must be sorted in time, got a decreasing step at element "
+                         f"{int(np.flatnonzero(np.diff(arrivals) < 0)[0]) + 1}")
     if HAVE_NUMBA:
         return _fcfs_heap_kernel(arrivals, services, servers)
     return _fcfs_heapq(arrivals, services, servers)  # pragma: no cover

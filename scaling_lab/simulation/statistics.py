@@ -77,10 +77,31 @@ def _summarize(arrivals, services, start, finish, server, station, n_stations, w
                             throughput, utilization, policy)
 
 
-def _common_checks(n_requests, warmup_fraction, n_batches):
-    n = check_integer(n_requests, "n_requests", minimum=100, maximum=MAX_ELEMENTS)
-    warm = check_in_range(warmup_fraction, "warmup_fraction", 0.0, 0.9)
-    nb = check_integer(n_batches, "n_batches", minimum=2, maximum=MAX_COUNT)
+MAX_SPAN_S = 1e300
+"""Largest simulated clock span, seconds: sums and differences of event times stay finite.
+
+A judgement: 1e300 s leaves eight orders of magnitude of the float range for the
+tail of the draws; any real system is simulated many orders of magnitude below it.
+"""
+
+
+def _check_span(mean_s, name: str, n: int, n_name: str):
+    """``mean_s`` (a mean duration, or an array of them) if ``n`` of them in a row stay within :data:`MAX_SPAN_S`."""
+    worst = float(np.max(mean_s)) if np.size(mean_s) else 0.0
+    if worst > MAX_SPAN_S / n:
+        raise ValueError(f"{name} must be at most {MAX_SPAN_S:g} / {n_name} = {MAX_SPAN_S / n:g} s "
+                         f"(a simulated clock inside the float range), got {worst:g}")
+    return mean_s
+
+
+def _common_checks(n_requests, warmup_fraction, n_batches, n_name: str = "n_requests"):
+    """The run-length arguments every driver shares; ``n_name`` is the caller's name for the count."""
+    n = check_integer(n_requests, n_name, minimum=100, maximum=MAX_ELEMENTS, scalar=True)
+    warm = float(check_in_range(warmup_fraction, "warmup_fraction", 0.0, 0.9, scalar=True))
+    nb = check_integer(n_batches, "n_batches", minimum=2, maximum=MAX_ELEMENTS, scalar=True)
+    if n - int(n * warm) < nb:
+        raise ValueError(f"n_batches must be at most the {n_name} measured after warm-up ({n - int(n * warm)}), "
+                         f"got {nb}")
     return n, warm, nb
 
 @dataclass(frozen=True)

@@ -279,3 +279,75 @@ def test_tandem_with_one_stage_is_simulate_queue_and_rejects_bad_stages():
     for bad in ([], [(0, Exponential(1.0))], [(1, 2.0)], [3]):
         with pytest.raises(ValueError, match="stages"):
             simulate_tandem(1.0, bad, n_requests=1000)
+
+
+# --- bad input is named after the caller's parameter --------------------------------------------
+from scaling_lab.simulation import simulate_closed_network, simulate_tandem  # noqa: E402
+
+
+@pytest.mark.parametrize("kwargs, param", [
+    ({"n_requests": [2000, 2000]}, "n_requests"),
+    ({"warmup_fraction": [0.1, 0.1]}, "warmup_fraction"),
+    ({"n_batches": [10, 10]}, "n_batches"),
+    ({"n_batches": 10**8}, "n_batches"),  # more batches than measured requests
+])
+def test_run_length_arguments_are_single_numbers(kwargs, param):
+    with pytest.raises(ValueError, match=param):
+        simulate_queue(1.0, 2.0, 1, **kwargs)
+    with pytest.raises(ValueError, match=param):
+        simulate_tandem(1.0, [(1, Exponential(0.5))], **kwargs)
+
+
+def test_simulate_queue_service_rate_array_is_named():
+    with pytest.raises(ValueError, match="service_rate"):
+        simulate_queue(1.0, [2.0, 2.0], 1, n_requests=1000)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -2000, 1e308, [2000, 2000]])
+def test_closed_network_names_n_cycles(bad):
+    with pytest.raises(ValueError, match="n_cycles"):
+        simulate_closed_network([0.01, 0.02], 1.0, 5, n_cycles=bad)
+
+
+@pytest.mark.parametrize("kwargs, param", [({"demands_s": [0.01, 1e308]}, "demands_s"),
+                                           ({"think_time_s": 1e308}, "think_time_s")])
+def test_closed_network_clock_stays_in_float_range(kwargs, param):
+    args = dict({"demands_s": [0.01, 0.02], "think_time_s": 1.0, "users": 5}, **kwargs)
+    with pytest.raises(ValueError, match=param):
+        simulate_closed_network(**args, n_cycles=2000)
+
+
+@pytest.mark.parametrize("arrivals, services, param", [
+    ([0.0, np.nan], [1.0, 1.0], "arrivals"),
+    ([0.0, 1.0], [1.0, -1.0], "services"),
+    (["0", "1"], [1.0, 1.0], "arrivals"),
+    ([1.0, 0.0], [1.0, 1.0], "arrivals"),  # not sorted
+])
+def test_fcfs_start_times_rejects_bad_times(arrivals, services, param):
+    with pytest.raises(ValueError, match=param):
+        fcfs_start_times(arrivals, services, 1)
+
+
+def test_fcfs_start_times_empty_in_empty_out():
+    start, server = fcfs_start_times([], [], 2)
+    assert start.size == 0 and server.size == 0
+
+
+@pytest.mark.parametrize("process", [PoissonArrivals(2.0), RenewalArrivals(Exponential(0.5)),
+                                     OnOffArrivals(2.0, 1.0, 1.0), PiecewisePoissonArrivals((1.0, 3.0), (2.0, 2.0))])
+@pytest.mark.parametrize("bad", [[], [3, 3], None, 2.5, -1, 10**9])
+def test_arrival_times_count_is_checked(process, bad):
+    with pytest.raises(ValueError, match="n"):
+        process.times(np.random.default_rng(0), bad)
+
+
+def test_piecewise_rates_past_the_float_range_keep_their_mean():
+    p = PiecewisePoissonArrivals((1e308, 1e308), (60.0, 60.0))
+    assert p.arrival_rate == pytest.approx(1e308)
+    t = p.times(np.random.default_rng(0), 1000)
+    assert np.isfinite(t).all() and (np.diff(t) >= 0).all()  # below the period's resolution they are all 0
+
+
+def test_piecewise_durations_must_add_up_to_a_finite_period():
+    with pytest.raises(ValueError, match="durations_s"):
+        PiecewisePoissonArrivals((1.0, 1.0), (1e308, 1e308))
