@@ -42,6 +42,23 @@ and for the smoke tests).  Registered:
     store's cost per request against ``SessionStore``.
 ``fanout`` (chapter 11, :mod:`.fanout`)
     A front waiting for k parallel calls: p99 against max-of-k, and hedging.
+``replication-lag``, ``commit-latency``, ``failover`` (chapter 5, :mod:`.replication`)
+    A real PostgreSQL primary and streaming replica: lag against write rate
+    on loopback and with the replica's replay throttled (the M/M/1 lag model,
+    the same-path replay), read-your-writes against
+    ``stale_read_probability``; commit latency per ``synchronous_commit``
+    level; the primary killed under load and the replica promoted: writes
+    lost (asynchronous, synchronous) against ``expected_writes_lost`` and
+    the time until writes are accepted again.
+``redis-hit-ratio`` (chapter 6, :mod:`.caching`)
+    Redis's allkeys-lru (samples 5, 10), allkeys-lfu and allkeys-random under
+    Zipf requests against the exact LRU/LFU/RANDOM on the same stream and
+    Che / Fricker–Robert–Roberts, pipelined and paced.
+``shard-load``, ``resharding`` (chapter 12, :mod:`.sharding_lab`)
+    Four Redis shards behind the package's hashing (consistent with 100 and 1
+    virtual nodes, modulo): the hot shard's load under uniform and Zipf keys
+    against the skew models; resharding 4 -> 5 throttled, with double writes:
+    keys moved against ``keys_moved_fraction``, copy time against ``resharding_cost``.
 
 :func:`rerun` runs one experiment on the reader's machine and returns its
 numbers next to the recorded ones.
@@ -367,6 +384,12 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                lambda quick, seed: _traffic("caching", "run_redis_hit_ratio", quick, seed), "runs",
                ("regime", "policy", "samples", "cache_fraction"),
                ("hit_ratio", "exact_lru_held", "exact_random_held", "model", "keys_held")),
+    Experiment("shard-load", 12, "Four Redis shards: the hot shard's load under uniform and Zipf keys vs the skew models",
+               lambda quick, seed: _traffic("sharding_lab", "run_shard_load", quick, seed), "summary",
+               ("popularity", "scheme", "vnodes"), ("measured", "measured_ci", "same_placement", "placements", "model")),
+    Experiment("resharding", 12, "Redis shards 4 -> 5, throttled copy with double writes: keys moved and copy time",
+               lambda quick, seed: _traffic("sharding_lab", "run_resharding", quick, seed), "summary", ("copy_rate", "scheme"),
+               ("moved_fraction", "model_moved_fraction", "copy_s", "same_path_copy_s", "model_copy_s")),
 )}
 
 
