@@ -93,10 +93,11 @@ class BurstBacklog:
         during = grow * np.minimum(t, self.burst_s)
         after = np.maximum(t - self.burst_s, 0.0)
         drain = self.capacity - self.base_rate
-        if drain > 0:
-            b = np.maximum(during - drain * after, 0.0)
-        else:  # the pool cannot even keep up with the base rate: the backlog keeps growing
-            b = during - drain * after
+        with np.errstate(over="ignore"):  # drained or grown past the float range: 0 or inf, the limits
+            if drain > 0:
+                b = np.maximum(during - drain * after, 0.0)
+            else:  # the pool cannot even keep up with the base rate: the backlog keeps growing
+                b = during - drain * after
         return scalar_or_array(b)
 
 
@@ -171,11 +172,21 @@ def workers_for_drain_time(base_rate: float, burst_rate: float, burst_s: float, 
     t = check_nonnegative(burst_s, "burst_s", scalar=True)
     mu = check_positive(service_rate, "service_rate", scalar=True)
     d = check_nonnegative(drain_target_s, "drain_target_s", allow_inf=True, scalar=True)
-    stable = math.floor(l0 / mu) + 1
     if t + d == 0 or math.isinf(d):
-        need = stable if math.isinf(d) else math.ceil(lb / mu - 1e-12)
+        ratio = math.inf if math.isinf(d) else lb / mu
     else:
-        need = math.ceil((lb * t + l0 * d) / ((t + d) * mu) - 1e-12)
+        with np.errstate(over="ignore"):
+            ratio = float(np.float64(lb * t + l0 * d) / ((t + d) * mu))
+        if not math.isfinite(ratio):  # a product past the float range: the same average, weights scaled to <= 1
+            w = max(t, d)
+            ratio = (lb * (t / w) + l0 * (d / w)) / ((t / w + d / w) * mu)
+    rates = [l0 / mu] + ([] if math.isinf(ratio) else [ratio])
+    if max(rates) >= MAX_COUNT:
+        raise ValueError(f"no pool of up to {MAX_COUNT:.0e} workers serves base_rate={base_rate!r}, "
+                         f"burst_rate={burst_rate!r} for burst_s={burst_s!r} and drains within "
+                         f"drain_target_s={drain_target_s!r} at service_rate={service_rate!r}")
+    stable = math.floor(l0 / mu) + 1
+    need = stable if math.isinf(ratio) else math.ceil(ratio - 1e-12)
     return int(max(need, stable, 1))
 
 
@@ -265,7 +276,11 @@ def decoupling_comparison(arrival_rate: float, web_service_s: float, job_service
     e = check_nonnegative(enqueue_s, "enqueue_s", scalar=True)
     c2 = check_nonnegative(job_scv, "job_scv", scalar=True)
     inline_s = sw + sj
-    inline = MGc(lam, 1.0 / inline_s, cw, scv=(sw**2 + c2 * sj**2) / inline_s**2)
+    if inline_s < 1e150:
+        inline_scv = (sw**2 + c2 * sj**2) / inline_s**2
+    else:  # the same ratio with every term scaled by the sum, so that no square leaves the float range
+        inline_scv = (sw / inline_s) ** 2 + c2 * (sj / inline_s) ** 2
+    inline = MGc(lam, 1.0 / inline_s, cw, scv=inline_scv)
     web = MMc(lam, 1.0 / (sw + e), cw)
     pool = MGc(lam, 1.0 / sj, cj, scv=c2)
     web_r = float(web.mean_response)

@@ -128,7 +128,8 @@ def zipf_popularity(n_items: int, alpha: float) -> np.ndarray:
     """
     n = check_integer(n_items, "n_items", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     a = check_nonnegative(alpha, "alpha", scalar=True)
-    w = np.exp(-a * np.log(np.arange(1, n + 1, dtype=float)))
+    with np.errstate(over="ignore"):  # alpha ln k past the float range: weight 0, the limit alpha -> inf
+        w = np.exp(-a * np.log(np.arange(1, n + 1, dtype=float)))
     # Sum from the smallest term up: the tail is summed before the large head.
     return w / np.sum(w[::-1])
 
@@ -379,7 +380,8 @@ def ttl_stale_hit_probability(arrival_rate, ttl_s, update_rate, *,
     t = np.asarray(check_positive(ttl_s, "ttl_s"), dtype=float)
     mu = np.asarray(check_nonnegative(update_rate, "update_rate"), dtype=float)
     if not reset_on_hit:
-        x = mu * t
+        with np.errstate(over="ignore"):  # mu T past the float range: fresh -> 0, the limit
+            x = mu * t
         with np.errstate(invalid="ignore", divide="ignore"):
             fresh = np.where(x > 1e-12, -np.expm1(-x) / np.where(x > 1e-12, x, 1.0), 1.0 - x / 2.0)
         s = 1.0 - fresh

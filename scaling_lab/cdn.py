@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core.validation import check_in_range, check_nonnegative, check_positive, check_probability
+from .core.validation import (MAX_COUNT, check_in_range, check_integer, check_nonnegative, check_positive,
+                              check_probability)
 from .cache import ttl_hit_ratio
 
 __all__ = ["first_byte_ms", "edge_request_rates", "edge_hit_ratios", "central_hit_ratio", "CDNCost",
@@ -60,8 +61,9 @@ def first_byte_ms(to_origin_ms, to_edge_ms, edge_to_origin_ms, hit_ratio: float,
     to_edge = np.asarray(check_nonnegative(to_edge_ms, "to_edge_ms"), dtype=float)
     edge_to_origin = np.asarray(check_nonnegative(edge_to_origin_ms, "edge_to_origin_ms"), dtype=float)
     h = check_probability(hit_ratio, "hit_ratio", scalar=True)
-    r = check_in_range(round_trips, "round_trips", 1, float("inf"), high_open=True, scalar=True)
-    return r * to_origin, r * to_edge + (1.0 - h) * edge_to_origin
+    r = check_integer(round_trips, "round_trips", minimum=1, maximum=MAX_COUNT, scalar=True)
+    with np.errstate(over="ignore"):  # nonnegative terms: past the float range the time is inf
+        return r * to_origin, r * to_edge + (1.0 - h) * edge_to_origin
 
 
 def _checked(arrival_rate, edge_shares, shared_popularity, local_popularity, locality):

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .core.validation import check_in_range, check_nonnegative
-from .core.arrays import scalar_or_array
+from .core.arrays import product_past_range, scalar_or_array
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -103,8 +103,9 @@ def rtt_floor_ms(distance_km, route_factor: float = 1.0, *, speed_km_per_ms: flo
     d = np.asarray(check_nonnegative(distance_km, "distance_km"), dtype=float)
     r = check_in_range(route_factor, "route_factor", 1.0, np.inf, high_open=True, scalar=True)
     v = check_in_range(speed_km_per_ms, "speed_km_per_ms", 0.0, 299.792458, low_open=True, scalar=True)
-    out = 2.0 * r * d / v
-    return scalar_or_array(out)
+    with np.errstate(over="ignore"):  # a distance past the float range has an infinite floor
+        out = 2.0 * r * d / v
+    return scalar_or_array(product_past_range(out, (2.0, r, d), (v,)))
 
 
 def _read(name: str) -> pd.DataFrame:

@@ -31,7 +31,7 @@ import numpy as np
 
 from .core.validation import check_in_range, check_nonnegative, check_positive, check_probability
 from .tails import daily_volume_bytes
-from .core.arrays import scalar_or_array
+from .core.arrays import product_past_range, scalar_or_array
 
 __all__ = ["GORILLA_BYTES_PER_SAMPLE", "error_budget", "burn_rate", "budget_exhaustion_time",
            "burn_rate_threshold", "sampled_log_bytes_per_day", "metric_bytes_per_day",
@@ -101,7 +101,9 @@ def metric_bytes_per_day(series, scrape_interval_s, bytes_per_sample=GORILLA_BYT
     n = np.asarray(check_nonnegative(series, "series"), dtype=float)
     d = np.asarray(check_positive(scrape_interval_s, "scrape_interval_s"), dtype=float)
     b = np.asarray(check_positive(bytes_per_sample, "bytes_per_sample"), dtype=float)
-    return scalar_or_array(n * 86_400.0 / d * b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        plain = n * 86_400.0 / d * b
+    return scalar_or_array(product_past_range(plain, (n, 86_400.0, b), (d,)))
 
 
 @dataclass(frozen=True)

@@ -281,7 +281,8 @@ class MMc(_LittlesLaw):
     @property
     def offered_load(self):
         """:math:`a = \\lambda/\\mu` in erlangs (mean number of busy servers when stable)."""
-        return scalar_or_array(np.asarray(self.arrival_rate) / np.asarray(self.service_rate))
+        with np.errstate(over="ignore"):  # lambda/mu past the float range: inf erlangs, an unstable queue
+            return scalar_or_array(np.asarray(self.arrival_rate) / np.asarray(self.service_rate))
 
     @property
     def utilization(self):
@@ -411,7 +412,8 @@ class MG1(_LittlesLaw):
     @property
     def utilization(self):
         """:math:`\\rho = \\lambda/\\mu`."""
-        return scalar_or_array(np.asarray(self.arrival_rate) / np.asarray(self.service_rate))
+        with np.errstate(over="ignore"):  # lambda/mu past the float range: inf erlangs, an unstable queue
+            return scalar_or_array(np.asarray(self.arrival_rate) / np.asarray(self.service_rate))
 
     @property
     def stable(self):

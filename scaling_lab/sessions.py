@@ -199,7 +199,8 @@ def prob_session_interrupted(session_s, restarts_per_day):
     """
     d = np.asarray(check_nonnegative(session_s, "session_s"), dtype=float)
     r = np.asarray(check_nonnegative(restarts_per_day, "restarts_per_day"), dtype=float)
-    return scalar_or_array(-np.expm1(-r * d / 86_400.0))
+    with np.errstate(over="ignore"):  # r d past the float range: the probability's limit 1
+        return scalar_or_array(-np.expm1(-r * d / 86_400.0))
 
 
 def new_server_load_share(t_s, servers_before, mean_session_s, *, sticky: bool = True):
@@ -243,7 +244,8 @@ def time_to_rebalance(mean_session_s, fraction: float = 0.9):
     p = np.asarray(check_probability(fraction, "fraction", scalar=True), dtype=float)
     if np.any(p >= 1):
         raise ValueError(f"fraction must be in [0, 1), got {fraction!r}")
-    return scalar_or_array(-d * np.log1p(-p))
+    with np.errstate(over="ignore"):  # a mean session past the float range: inf
+        return scalar_or_array(-d * np.log1p(-p))
 
 
 @dataclass(frozen=True)

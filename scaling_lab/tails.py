@@ -35,7 +35,7 @@ from .core.validation import (
     check_positive,
     check_probability,
 )
-from .core.arrays import scalar_or_array
+from .core.arrays import product_past_range, scalar_or_array
 
 __all__ = [
     "fanout_slow_probability",
@@ -142,7 +142,9 @@ def max_of_k_lognormal_quantile(q, k, median_s, sigma):
     """
     m = check_positive(median_s, "median_s")
     s = check_positive(sigma, "sigma")
-    return scalar_or_array(m * np.exp(s * stats.norm.isf(_max_level_tail(q, k))))
+    z = stats.norm.isf(_max_level_tail(q, k))
+    with np.errstate(over="ignore"):  # exp past the float range: the quantile is inf (z > 0) or 0 (z < 0)
+        return scalar_or_array(m * np.exp(s * z))
 
 
 @dataclass(frozen=True)
@@ -228,8 +230,15 @@ def log_bucket_edges(min_s: float, max_s: float, buckets_per_decade: int = 100) 
     if hi <= lo:
         raise ValueError(f"max_s must be > min_s = {lo}, got {max_s!r}")
     b = check_integer(buckets_per_decade, "buckets_per_decade", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
-    n = int(np.ceil(np.log10(hi / lo) * b))
-    return lo * np.power(10.0, np.arange(n + 1) / b)
+    decades = np.log10(hi / lo) if hi / lo < np.inf else np.log10(hi) - np.log10(lo)
+    if decades * b > MAX_ELEMENTS:
+        raise ValueError(f"max_s / min_s spans {decades:.3g} decades: at buckets_per_decade={b} that is more than "
+                         f"{MAX_ELEMENTS:.0e} edges; raise min_s, lower max_s or buckets_per_decade")
+    n = int(np.ceil(decades * b))
+    k = np.arange(n + 1) / b
+    with np.errstate(over="ignore"):  # near the top of the float range: 10^(log10 min_s + k), the last edge inf
+        edges = lo * np.power(10.0, k)
+        return np.where(np.isfinite(edges), edges, np.power(10.0, np.log10(lo) + k))
 
 
 def histogram(samples_s, edges) -> np.ndarray:
@@ -293,7 +302,8 @@ def daily_volume_bytes(events_per_s, bytes_per_event):
     """
     r = np.asarray(check_nonnegative(events_per_s, "events_per_s"), dtype=float)
     s = np.asarray(check_nonnegative(bytes_per_event, "bytes_per_event"), dtype=float)
-    return scalar_or_array(r * s * 86_400.0)
+    with np.errstate(over="ignore"):  # past the float range the volume is inf
+        return scalar_or_array(product_past_range(r * s * 86_400.0, (r, s, 86_400.0)))
 
 
 def _pool(arrival_rates, service_rate, servers, weights):

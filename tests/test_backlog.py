@@ -209,3 +209,23 @@ def test_delivery_outcome_against_monte_carlo_redelivery():
     assert executions.mean() == pytest.approx(out.mean_executions, rel=0.01)
     with pytest.raises(ValueError, match="max_attempts"):
         delivery_outcome(0.1, 0)
+
+
+def test_workers_for_drain_time_past_the_float_range():
+    from scaling_lab.backlog import BurstBacklog, burst_backlog, workers_for_drain_time  # noqa: F401
+    # a burst of 1e308 s: the average rate is the burst rate, workers = ceil(30 / 1)
+    assert workers_for_drain_time(10.0, 30.0, 1e308, 1.0, 120.0) == 30
+    assert workers_for_drain_time(10.0, 30.0, 60.0, 1.0, 1e308) == 11
+    for kwargs, param in (({"base_rate": 1e308}, "base_rate"), ({"burst_rate": 1e308}, "burst_rate")):
+        args = dict({"base_rate": 10.0, "burst_rate": 30.0, "burst_s": 60.0, "service_rate": 1.0,
+                     "drain_target_s": 120.0}, **kwargs)
+        with pytest.raises(ValueError, match=param):
+            workers_for_drain_time(**args)
+
+
+def test_decoupling_with_a_service_time_past_the_float_range_is_unstable_not_an_error():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        df = decoupling_comparison(50.0, 1e308, 1.0, web_workers=8, job_workers=4)
+    assert df.loc["inline", "web_mean_response_s"] == np.inf

@@ -351,3 +351,12 @@ def test_ttl_hit_ratio_past_the_float_range_is_its_limit_1():
         assert cache.ttl_hit_ratio(1e300, 1e10) == 1.0
         assert cache.ttl_hit_ratio(1e300, 1e10, reset_on_hit=True) == 1.0
         assert cache.ttl_hit_ratio(1e308, 10.0) == 1.0
+
+
+def test_limits_past_the_float_range():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = cache.zipf_popularity(5, 1e308)  # alpha -> inf: every request for the first item
+        np.testing.assert_array_equal(p, [1.0, 0, 0, 0, 0])
+        assert cache.ttl_stale_hit_probability(5.0, 10.0, 1e308) == 1.0

@@ -84,3 +84,10 @@ def test_cdn_cost_rejects_bad_prices_by_name():
         cdn.cdn_monthly_cost(10.0, 0.5, bytes_per_request=0.0)
     with pytest.raises(ValueError, match="hit_ratio"):
         cdn.cdn_break_even_usd_per_gb(1.5)
+
+
+def test_first_byte_round_trips_is_a_whole_number():
+    with pytest.raises(ValueError, match="round_trips"):
+        cdn.first_byte_ms(80.0, 10.0, 70.0, 0.5, round_trips=2.5)
+    direct, _ = cdn.first_byte_ms(1e308, 10.0, 70.0, 0.5)
+    assert direct == np.inf

@@ -84,3 +84,13 @@ def test_user_rtt_adds_the_last_mile_to_the_fibre_path():
     # every measured inter-region RTT exceeds its floor plus no last mile, as the data test demands
     with pytest.raises(ValueError, match="last_mile_ms"):
         geo.user_rtt_ms(1.0, last_mile_ms=-1.0)
+
+
+def test_rtt_floor_when_an_intermediate_product_leaves_the_float_range():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # 2 d overflows, 2 d / v does not: the exact value, not inf
+        assert geo.rtt_floor_ms(1e308) == pytest.approx(2.0 * (1e308 / geo.FIBRE_SPEED_KM_PER_MS), rel=1e-12)
+        assert geo.rtt_floor_ms(1e308, 1e10) == np.inf
+        assert geo.rtt_floor_ms(0.0) == 0.0

@@ -74,3 +74,15 @@ def test_canary_detection_power_and_false_alarms_by_simulation():
     assert big.detection_time_s == pytest.approx(c.detection_time_s / 10)
     with pytest.raises(ValueError, match="bad_error_ratio"):
         canary_detection(1000.0, 0.01, bad_error_ratio=0.005)
+
+
+def test_metric_bytes_finite_when_only_an_intermediate_step_overflows():
+    import warnings
+    from scaling_lab.observability import metric_bytes_per_day
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # n * 86400 overflows, n * 86400 / interval does not: the exact product, not inf
+        assert metric_bytes_per_day(1e308, 1e10, 1.0) == pytest.approx(8.64e302, rel=1e-12)
+        assert metric_bytes_per_day(1e308, 1.0, 1.0) == np.inf
+        assert metric_bytes_per_day(0.0, 1e-308, 1.0) == 0.0
+        assert daily_volume_bytes(1e308, 10.0) == np.inf

@@ -126,3 +126,12 @@ def test_overloaded_store_is_not_an_error():
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_session_limits_past_the_float_range():
+    import warnings
+    from scaling_lab.sessions import prob_session_interrupted, time_to_rebalance
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert prob_session_interrupted(1e308, 2.0) == 1.0
+        assert time_to_rebalance(1e308) == np.inf

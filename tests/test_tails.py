@@ -111,3 +111,20 @@ def test_pooled_quantile_identities():
     assert tails.pooled_response_quantile(0.99, [100.0, 250.0], 25.0, 8) == np.inf
     with pytest.raises(ValueError, match="weights"):
         tails.pooled_response_quantile(0.99, [100.0, 150.0], 25.0, 8, weights=[1.0])
+
+
+def test_log_bucket_edges_near_the_top_of_the_float_range():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        edges = tails.log_bucket_edges(1e-3, 1e308, 10)
+    assert edges[0] == 1e-3 and edges[-1] >= 1e308 and (np.diff(edges) > 0).all()
+    with pytest.raises(ValueError, match="buckets_per_decade"):
+        tails.log_bucket_edges(1e-300, 1e300, 10**6)
+
+
+def test_max_of_k_lognormal_quantile_huge_sigma_is_its_limit():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tails.max_of_k_lognormal_quantile(0.99, 10, 0.01, 1e308) == np.inf

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["scalar_or_array"]
+__all__ = ["scalar_or_array", "product_past_range"]
 
 
 def scalar_or_array(x, kind: type = float):
@@ -20,3 +20,28 @@ def scalar_or_array(x, kind: type = float):
     """
     x = np.asarray(x, dtype=float) if kind is float else np.asarray(x)
     return kind(x) if x.ndim == 0 else x
+
+
+def product_past_range(plain, factors, divisors=()) -> np.ndarray:
+    """``plain`` where it is finite; elsewhere :math:`\\prod f_i / \\prod d_j` from logarithms.
+
+    For products of nonnegative factors and positive divisors computed in the
+    caller's order (``plain``, evaluated under ``np.errstate(over="ignore",
+    invalid="ignore")``): where an intermediate step left the float range, the
+    product is recomputed as :math:`\\exp(\\sum \\ln f_i - \\sum \\ln d_j)`, which
+    is ``inf`` when the true value is past the float range, 0 when a factor is
+    0, and the finite value otherwise.  Where ``plain`` is finite it is
+    returned unchanged, bit for bit.
+    """
+    plain = np.asarray(plain, dtype=float)
+    bad = ~np.isfinite(plain)
+    if not bad.any():
+        return plain
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        log = sum(np.log(np.asarray(f, dtype=float)) for f in factors)
+        log = log - sum(np.log(np.asarray(d, dtype=float)) for d in divisors)
+        zero = np.zeros(np.shape(log), dtype=bool)
+        for f in factors:
+            zero = zero | (np.asarray(f) == 0)
+        exact = np.where(zero, 0.0, np.exp(log))
+    return np.where(bad, exact, plain)

@@ -149,7 +149,7 @@ def session_loop(url: str, session_rate: float, mean_session_s: float, think_tim
     activity_scv : float
         Squared coefficient of variation of the users' activity :math:`x_i` (0: identical users).
     seed, max_sessions, max_requests, timeout_s, max_connections, realtime
-        As in :func:`~scaling_lab.lab.open_loop`.
+        As in :func:`~scaling_lab.lab.loadgen.open_loop`.
 
     Returns
     -------
@@ -251,18 +251,21 @@ def session_loads(requests: pd.DataFrame, sessions: pd.DataFrame, servers: int, 
     step_s = check_positive(step_s, "step_s", scalar=True)
     if not t_to > t_from:
         raise ValueError(f"t_to must be after t_from={t_from!r}, got {t_to!r}")
-    r = requests[requests["server"] >= 0].sort_values("planned", kind="stable")
+    r = requests[requests["server"] >= 0].sort_values(["session", "planned"], kind="stable")
     ts = np.arange(t_from, t_to, step_s)
+    sid, begin, srv = r["session"].to_numpy(), r["planned"].to_numpy(), r["server"].to_numpy()
+    last = np.r_[sid[1:] != sid[:-1], True]  # a user's latest request holds it until it leaves
+    stop = np.where(last, sessions["end"].to_numpy()[sid], np.r_[begin[1:], np.inf])
+    weight = sessions["activity"].to_numpy()[sid]
     held = np.zeros((len(ts), servers))
     act = np.zeros((len(ts), servers))
-    acts, ends = sessions["activity"].to_numpy(), sessions["end"].to_numpy()
-    for sid, g in r.groupby("session", sort=False):
-        times, srv = g["planned"].to_numpy(), g["server"].to_numpy()
-        idx = np.searchsorted(times, ts, side="right") - 1  # the user's latest request at each sample
-        live = (idx >= 0) & (ts < ends[sid])
-        rows = np.nonzero(live)[0]
-        np.add.at(held, (rows, srv[idx[live]]), 1.0)
-        np.add.at(act, (rows, srv[idx[live]]), acts[sid])
+    for j in range(servers):  # intervals [begin, stop) covering each sample: started minus stopped
+        m = srv == j
+        b, e = np.argsort(begin[m], kind="stable"), np.argsort(stop[m], kind="stable")
+        nb, ne = np.searchsorted(begin[m][b], ts, side="right"), np.searchsorted(stop[m][e], ts, side="right")
+        held[:, j] = nb - ne
+        cb, ce = np.r_[0.0, np.cumsum(weight[m][b])], np.r_[0.0, np.cumsum(weight[m][e])]
+        act[:, j] = cb[nb] - ce[ne]
     inside = r[(r["planned"] >= t_from) & (r["planned"] < t_to)]
     edges = np.arange(t_from, t_to + 1e-9, window_s)
     counts = np.stack([np.histogram(inside.loc[inside["server"] == j, "planned"], edges)[0] for j in range(servers)], 1)
@@ -284,7 +287,7 @@ def replay_per_server(requests: pd.DataFrame, servers: int, workers: int) -> np.
     Routing is fixed by the cookies, so each server is replayed on its own: its
     requests' measured arrival times (``X-Arrival``) and service times through
     the FCFS recursion, keeping each request's measured transport (as
-    :func:`~scaling_lab.lab.replay`).  Returns seconds, in the order of the
+    :func:`~scaling_lab.lab.replay.replay`).  Returns seconds, in the order of the
     answered requests with server timestamps.
     """
     servers = check_integer(servers, "servers", minimum=1)
