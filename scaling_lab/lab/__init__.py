@@ -22,6 +22,15 @@ from .report import (
     single_server_figure, single_server_table,
 )
 from .webserver import LabServer
+from .database_report import (
+    database_blocking_table, database_closed_figure, database_closed_table, database_service_table,
+    database_tier_figure, database_tier_table,
+)
+from .sharding_report import resharding_figure, resharding_table, shard_load_figure, shard_load_table
+from .data_report import (
+    commit_latency_table, failover_table, redis_hit_ratio_figure, redis_hit_ratio_table, replication_lag_figure,
+    replication_lag_table, stale_reads_figure, stale_reads_table,
+)
 from .traffic_report import (
     backend_failure_table, balancer_policies_figure, balancer_policies_table, fanout_figure, fanout_table,
     queue_burst_figure, queue_burst_table, queue_delivery_table, retry_storm_figure, retry_storm_table,
@@ -36,4 +45,9 @@ __all__ = ["Component", "LabServer", "HAProxy", "Postgres", "Redis", "BALANCE_PO
            "balancer_policies_table", "balancer_policies_figure", "backend_failure_table", "retry_storm_table",
            "retry_storm_figure", "queue_burst_table", "queue_burst_figure", "queue_delivery_table", "fanout_table",
            "fanout_figure", "sticky_sessions_table", "sticky_sessions_figure", "session_loss_table",
-           "session_store_table", "session_store_figure"]
+           "session_store_table", "session_store_figure", "replication_lag_table", "replication_lag_figure", "stale_reads_table",
+           "stale_reads_figure", "commit_latency_table", "failover_table", "redis_hit_ratio_table",
+           "redis_hit_ratio_figure"]
+__all__ += ["shard_load_table", "shard_load_figure", "resharding_table", "resharding_figure",
+            "database_service_table", "database_tier_table", "database_tier_figure", "database_blocking_table",
+            "database_closed_table", "database_closed_figure"]

@@ -66,7 +66,7 @@ WEB_SERVICE_S = 0.015
 POOL_SIZE = 2
 N_CUSTOMERS = 50_000
 N_ORDERS = 500_000
-AGGREGATE_CUSTOMERS = 200
+AGGREGATE_CUSTOMERS = 600
 
 _SETUP = (
     "create unlogged table customers (id int primary key, name text not null, region int not null)",

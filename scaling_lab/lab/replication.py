@@ -58,7 +58,7 @@ from .postgres import Postgres, cgroup_cpu_available
 from .process import realtime_available
 
 __all__ = ["COMMIT_LEVELS", "POLL_INTERVAL_S", "measure_apply_rate", "measure_lag", "measure_stale_reads",
-           "measure_commit_latency", "measure_failover", "lag_model", "run_replication_lag",
+           "measure_commit_latency", "measure_failover", "lag_model", "summarize_lag_runs", "run_replication_lag",
            "run_commit_latency", "run_failover"]
 
 #: The poller's period on the replica, seconds (the resolution of a measured lag).
@@ -538,6 +538,55 @@ def measure_failover(*, synchronous: bool, write_rate: float = 1500.0, writers: 
             "last_error": last_error[0]}
 
 
+#: A lag run whose writes went out later than this at p99 (s) is set aside: the primary or the
+#: generator stalled (other jobs on the machine), and the lag then measures the stall, not the replica.
+MAX_SCHEDULE_LAG_S = 0.25
+
+
+def summarize_lag_runs(runs: pd.DataFrame, *, max_schedule_lag_s: float = MAX_SCHEDULE_LAG_S) -> pd.DataFrame:
+    """Per regime and write rate: means over the undisturbed runs (± 95 % t half-width), the model and the replay.
+
+    A run is *disturbed* when its writes went out more than ``max_schedule_lag_s``
+    late at p99; those are set aside (all runs are kept where every one is
+    disturbed) and counted in ``set_aside``.  The model is
+    :func:`lag_model` with the regime's measured apply rate :math:`\\mu` and
+    the fixed delay :math:`D` = the kept runs' mean lag at the regime's lowest
+    rate minus the M/M/1 part there, :math:`1/(\\mu - \\lambda)` (as chapter 1
+    adds the measured zero-load overhead).  The same-path replay is each run's
+    ``replay_queue_*`` (its acknowledgement times through one FCFS server of
+    fixed time :math:`1/\\mu`) plus :math:`D`.
+    """
+    max_schedule_lag_s = check_positive(max_schedule_lag_s, "max_schedule_lag_s")
+    runs = runs.assign(disturbed=runs["schedule_lag_p99"] > max_schedule_lag_s)
+    kept = []
+    for _, g in runs.groupby(["regime", "write_rate"], sort=False):
+        clean = g[~g["disturbed"]]
+        kept.append(clean if len(clean) else g)
+    kept = pd.concat(kept)
+    delays = {}
+    for regime, g in kept.groupby("regime", sort=False):
+        mu = float(g["apply_rate"].iloc[0])
+        low = g[g["write_rate"] == g["write_rate"].min()]
+        delays[regime] = float(low["lag_mean"].mean()) - lag_model(float(low["write_rate"].iloc[0]), mu, 0.0).mean_lag
+    rows = []
+    for (regime, rate), g in kept.groupby(["regime", "write_rate"], sort=False):
+        mu, d = float(g["apply_rate"].iloc[0]), delays[regime]
+        g = g.assign(replay_mean=g["replay_queue_mean"] + max(0.0, d), replay_p99=g["replay_queue_p99"] + max(0.0, d))
+        row = {"regime": regime, "write_rate": rate, "repeats": len(g),
+               "set_aside": int(runs[(runs["regime"] == regime) & (runs["write_rate"] == rate)]["disturbed"].sum())
+               if not g["disturbed"].all() else 0}
+        for c in ("lag_mean", "lag_p50", "lag_p99", "replay_mean", "replay_p99", "visible_before_ack",
+                  "replay_lag_mean", "replay_lag_null_fraction", "schedule_lag_p99", "achieved_rate"):
+            row[c] = float(g[c].mean())
+            row[c + "_ci"] = _t_half(g[c])
+        row["never_seen"] = int(g["never_seen"].sum())
+        m = lag_model(rate, mu, d)
+        row.update({"apply_rate": mu, "rho": rate / mu, "delay_s": max(0.0, d), "model_mean": m.mean_lag,
+                    "model_p99": float(m.lag_quantile(0.99)), "model_lost": m.expected_writes_lost})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------- experiments
 
 def _t_half(x) -> float:
@@ -595,32 +644,12 @@ def run_replication_lag(quick: bool, seed: int) -> dict:
             sr["apply_rate"] = mu
             stale_rows.append(sr)
     runs_df = pd.DataFrame(runs)
-    # model: M/M/1 with the measured mu, D fitted at the regime's lowest rate; replay: same path, fixed apply time
-    model_rows = []
-    for regime, g in runs_df.groupby("regime", sort=False):
-        mu = float(g["apply_rate"].iloc[0])
-        low = g[g["write_rate"] == g["write_rate"].min()]
-        delay = float(low["lag_mean"].mean()) - lag_model(float(low["write_rate"].iloc[0]), mu, 0.0).mean_lag
-        for i in g.index:
-            rep = replay_lag(runs_df.at[i, "_acked"], mu, delay)
-            runs_df.at[i, "replay_mean"] = float(rep.mean())
-            runs_df.at[i, "replay_p99"] = float(np.quantile(rep, 0.99))
-        for rate in sorted(g["write_rate"].unique()):
-            m = lag_model(rate, mu, delay)
-            model_rows.append({"regime": regime, "write_rate": rate, "rho": rate / mu, "delay_s": max(0.0, delay),
-                               "model_mean": m.mean_lag, "model_p99": float(m.lag_quantile(0.99)),
-                               "model_lost": m.expected_writes_lost})
+    for i in runs_df.index:  # same path through the replica's queue alone; the fixed delay is added by the summary
+        rep = replay_lag(runs_df.at[i, "_acked"], runs_df.at[i, "apply_rate"], 0.0)
+        runs_df.at[i, "replay_queue_mean"] = float(rep.mean())
+        runs_df.at[i, "replay_queue_p99"] = float(np.quantile(rep, 0.99))
     runs_df = runs_df.drop(columns="_acked")
-    summary = []
-    for (regime, rate), g in runs_df.groupby(["regime", "write_rate"], sort=False):
-        row = {"regime": regime, "write_rate": rate, "repeats": len(g)}
-        for c in ("lag_mean", "lag_p50", "lag_p99", "replay_mean", "replay_p99", "visible_before_ack",
-                  "replay_lag_mean", "replay_lag_null_fraction", "schedule_lag_p99", "achieved_rate"):
-            row[c] = float(g[c].mean())
-            row[c + "_ci"] = _t_half(g[c])
-        row["never_seen"] = int(g["never_seen"].sum())
-        summary.append(row)
-    summary = pd.DataFrame(summary).merge(pd.DataFrame(model_rows), on=["regime", "write_rate"])
+    summary = summarize_lag_runs(runs_df)
     stale = pd.concat(stale_rows, ignore_index=True)
     for i, r in stale.iterrows():
         d = summary[summary["regime"] == r["regime"]]["delay_s"].iloc[0]

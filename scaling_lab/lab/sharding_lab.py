@@ -74,6 +74,7 @@ from ..cache import irm_trace, zipf_popularity
 from ..sharding import (ConsistentHashRing, assign_shards, consistent_hash_share_cv, expected_skew, hash64, hot_shard_share,
                         keys_moved_fraction, resharding_cost)
 from ._checks import check_choice, check_in_range, check_integer, check_nonnegative
+from .experiments import _t_half
 from .redis_server import Redis
 
 __all__ = ["LAB_SCHEMES", "RedisShards", "route_keys", "key_name", "measure_shard_load", "expected_hot_shard",
@@ -167,13 +168,6 @@ class RedisShards:
             cpu = c.info("cpu")
             out.append(float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"]))
         return np.array(out)
-
-
-def _t_half(x) -> float:
-    x = np.asarray(x, dtype=float)
-    if len(x) < 2:
-        return float("nan")
-    return float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
 
 
 def _send_incr(shards: RedisShards, key_ids: np.ndarray, owners: np.ndarray, max_duration_s: float) -> tuple[int, float]:

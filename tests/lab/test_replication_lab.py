@@ -18,7 +18,7 @@ import pytest
 from scaling_lab.lab import Postgres
 from scaling_lab.lab.replication import (
     REPLICA_PERIOD_S, REPLICA_QUOTA, measure_apply_rate, measure_commit_latency, measure_failover, measure_lag,
-    measure_stale_reads)
+    measure_stale_reads, summarize_lag_runs)
 
 LOOPBACK_LAG_BOUND_S = 0.050
 PROMOTE_BOUND_S = 15.0
@@ -35,6 +35,31 @@ def test_bad_input_fails_before_anything_starts():
         measure_commit_latency(None, "sometimes", 100.0, 1.0)
     with pytest.raises(ValueError, match="delays_s"):
         measure_stale_reads(None, None, [-0.001])
+    with pytest.raises(ValueError, match="max_schedule_lag_s"):
+        summarize_lag_runs(None, max_schedule_lag_s=0.0)
+
+
+def _lag_run(rate, lag, schedule_lag, mu=100.0):
+    return {"regime": "r", "write_rate": rate, "apply_rate": mu, "lag_mean": lag, "lag_p50": lag, "lag_p99": lag,
+            "replay_queue_mean": 1 / (mu - rate), "replay_queue_p99": 1 / (mu - rate), "visible_before_ack": 0.0,
+            "replay_lag_mean": lag, "replay_lag_null_fraction": 0.0, "schedule_lag_p99": schedule_lag,
+            "achieved_rate": rate, "never_seen": 0}
+
+
+def test_lag_summary_sets_disturbed_runs_aside_and_fits_the_delay_where_the_rate_is_lowest():
+    import pandas as pd
+
+    d = 0.004  # M/M/1 at mu = 100: 1/(mu - lambda) = 20 ms at 50/s, 50 ms at 80/s
+    runs = pd.DataFrame([_lag_run(50.0, d + 0.020, 0.01), _lag_run(50.0, d + 0.020, 0.02), _lag_run(50.0, 3.0, 1.5),
+                         _lag_run(80.0, d + 0.050, 0.01), _lag_run(80.0, 2.0, 0.9), _lag_run(80.0, 1.0, 0.9)])
+    s = summarize_lag_runs(runs).set_index("write_rate")
+    assert list(s["repeats"]) == [2, 1] and list(s["set_aside"]) == [1, 2]
+    assert s["delay_s"].tolist() == pytest.approx([d, d])
+    assert s["model_mean"].tolist() == pytest.approx([d + 0.020, d + 0.050])
+    assert s["lag_mean"].tolist() == pytest.approx(s["model_mean"].tolist())
+    assert s["replay_mean"].tolist() == pytest.approx(s["model_mean"].tolist())
+    everything_disturbed = summarize_lag_runs(runs.assign(schedule_lag_p99=1.0))
+    assert list(everything_disturbed["repeats"]) == [3, 3] and list(everything_disturbed["set_aside"]) == [0, 0]
 
 
 @pytest.mark.lab

@@ -1,0 +1,240 @@
+"""Tables and figures of the data tier's recordings (PostgreSQL replication, Redis); they never start a server.
+
+Same conventions as :mod:`scaling_lab.lab.report`: times in milliseconds, ``±`` the 95 % Student t
+half-width over the repeated runs, unless a table says otherwise.
+
+* Chapter 5 (:mod:`scaling_lab.lab.replication`): :func:`replication_lag_table` and
+  :func:`replication_lag_figure` (lag against write rate, the chapter's M/M/1 lag model
+  :class:`~scaling_lab.replication.ReplicationLag` with the measured apply rate and fixed delay,
+  the same-path replay, the measurement), :func:`stale_reads_table` and :func:`stale_reads_figure`
+  (read-your-writes against ``stale_read_probability``), :func:`commit_latency_table`,
+  :func:`failover_table` (writes lost against ``expected_writes_lost``).
+* Chapter 6 (:mod:`scaling_lab.lab.caching`): :func:`redis_hit_ratio_table` and
+  :func:`redis_hit_ratio_figure` (Redis's sampled eviction against the exact policies on the same
+  request stream and the analytic hit ratios, at the number of keys Redis held).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..cache import hit_ratio, zipf_popularity
+from ..presentation.plotting import COLORS
+from .replication import lag_model
+from .report import _pm
+
+__all__ = ["replication_lag_table", "replication_lag_figure", "stale_reads_table", "stale_reads_figure",
+           "commit_latency_table", "failover_table", "redis_hit_ratio_table", "redis_hit_ratio_figure"]
+
+# --------------------------------------------------------------------------- chapter 5
+
+
+def _regime_models(rec: dict) -> pd.DataFrame:
+    """Per regime of a ``replication-lag`` recording: the measured apply rate μ and the fitted fixed delay D (s)."""
+    s = rec["summary"]
+    mu = rec["runs"].groupby("regime", sort=False)["apply_rate"].first()
+    out = s.groupby("regime", sort=False)["delay_s"].first().to_frame()
+    out["apply_rate"] = mu
+    return out
+
+
+def replication_lag_table(rec: dict) -> pd.DataFrame:
+    """Per regime and write rate: mean, median and p99 lag (ms), the M/M/1 model with fixed delay, the replay, measured.
+
+    ``ρ`` is the write rate over the replica's measured apply rate μ; the
+    model's fixed delay D is fitted at each regime's lowest rate (so the
+    model meets the measured mean there by construction).  The last column is
+    the share of writes the replica showed before the client received the
+    commit acknowledgement.
+    """
+    rows = []
+    for _, r in rec["summary"].iterrows():
+        rows.append({"regime": r["regime"], "writes/s": f"{r['write_rate']:.0f}", "ρ": f"{r['rho']:.2g}",
+                     "mean, model": f"{r['model_mean'] * 1e3:.2f}",
+                     "replay": _pm(r["replay_mean"], r["replay_mean_ci"], digits=2),
+                     "measured": _pm(r["lag_mean"], r["lag_mean_ci"], digits=2),
+                     "median, measured": _pm(r["lag_p50"], r["lag_p50_ci"], digits=2),
+                     "p99, model": f"{r['model_p99'] * 1e3:.2f}",
+                     "p99, replay": _pm(r["replay_p99"], r["replay_p99_ci"], digits=2),
+                     "p99, measured": _pm(r["lag_p99"], r["lag_p99_ci"], digits=2),
+                     "seen before the ack": f"{r['visible_before_ack']:.1%}"})
+    return pd.DataFrame(rows)
+
+
+def _error_bars(mean: pd.Series, ci: pd.Series) -> dict:
+    """Symmetric intervals for a log axis: the lower arm stops short of zero."""
+    ci = ci.fillna(0.0).to_numpy() * 1e3
+    m = mean.to_numpy() * 1e3
+    return dict(type="data", symmetric=False, array=ci, arrayminus=np.minimum(ci, 0.9 * m))
+
+
+def replication_lag_figure(rec: dict) -> go.Figure:
+    """Mean lag against write rate in both regimes: the model line, the replay and the measurement with intervals."""
+    s = rec["summary"]
+    fig = go.Figure()
+    for i, (regime, g) in enumerate(s.groupby("regime", sort=False)):
+        color = COLORS[i]
+        fig.add_scatter(x=g["write_rate"], y=g["model_mean"] * 1e3, mode="lines", name=f"{regime}: model (M/M/1 + D)",
+                        line=dict(color=color), legendgroup=regime)
+        fig.add_scatter(x=g["write_rate"], y=g["replay_mean"] * 1e3, mode="markers", name=f"{regime}: same-path replay",
+                        marker=dict(color=color, symbol="circle-open", size=12), legendgroup=regime)
+        fig.add_scatter(x=g["write_rate"], y=g["lag_mean"] * 1e3, mode="markers", name=f"{regime}: measured",
+                        marker=dict(color=color, size=8), error_y=_error_bars(g["lag_mean"], g["lag_mean_ci"]),
+                        legendgroup=regime)
+    fig.update_layout(title="Replication lag on a real PostgreSQL replica", xaxis_title="Writes per second",
+                      yaxis_title="Mean lag (ms)", xaxis_type="log", yaxis_type="log")
+    return fig
+
+
+def _stale_model(rec: dict, regime: str, background_rate: float, delays_s) -> np.ndarray:
+    m = _regime_models(rec).loc[regime]
+    return np.asarray(lag_model(background_rate, float(m["apply_rate"]), float(m["delay_s"]))
+                      .stale_read_probability(np.asarray(delays_s, dtype=float)))
+
+
+def stale_reads_table(rec: dict) -> pd.DataFrame:
+    """Per regime and read delay: the measured share of stale reads (± 95 % binomial) against the model's.
+
+    Each probe commits a row on the primary, waits the delay and reads it on
+    the replica while the regime's middle write rate runs in the background;
+    the model is ``stale_read_probability`` of the regime's lag model at that rate.
+    """
+    st = rec["stale_reads"]
+    rows = []
+    for _, r in st.iterrows():
+        rows.append({"regime": r["regime"], "read after (ms)": f"{r['delay_s'] * 1e3:g}",
+                     "background writes/s": f"{r['background_rate']:.0f}",
+                     "stale, model": f"{r['model_stale']:.1%}",
+                     "stale, measured": f"{r['stale_fraction']:.1%} ± {r['stale_ci']:.1%}",
+                     "probes": int(r["probes"])})
+    return pd.DataFrame(rows)
+
+
+def stale_reads_figure(rec: dict) -> go.Figure:
+    """P(a read t ms after one's own commit misses it): the model's curve and the measured shares, both regimes."""
+    st = rec["stale_reads"]
+    fig = go.Figure()
+    grid = np.linspace(0.0, 60.0, 241)
+    for i, (regime, g) in enumerate(st.groupby("regime", sort=False)):
+        color = COLORS[i]
+        fig.add_scatter(x=grid, y=_stale_model(rec, regime, float(g["background_rate"].iloc[0]), grid / 1e3),
+                        mode="lines", name=f"{regime}: model", line=dict(color=color, shape="hv"), legendgroup=regime)
+        fig.add_scatter(x=g["delay_s"] * 1e3, y=g["stale_fraction"], mode="markers", name=f"{regime}: measured",
+                        marker=dict(color=color, size=8), error_y=dict(array=g["stale_ci"]), legendgroup=regime)
+    fig.update_layout(title="Reading one's own write from the replica", xaxis_title="Read issued t ms after the commit",
+                      yaxis_title="Share of stale reads", yaxis_tickformat=".0%", yaxis_range=[-0.03, 1.05])
+    return fig
+
+
+#: What a commit waits for at each ``synchronous_commit`` level, with one synchronous standby.
+COMMIT_WAITS = {"off": "nothing (WAL flushed later)", "local": "its own WAL flush",
+                "remote_write": "+ the standby has written the WAL", "on": "+ the standby has flushed the WAL",
+                "remote_apply": "+ the standby has replayed it"}
+
+
+def commit_latency_table(rec: dict) -> pd.DataFrame:
+    """Per ``synchronous_commit`` level: median, mean and p99 commit latency (ms, ± over the repeats)."""
+    s = rec["summary"]
+    local = float(s.loc[s["level"] == "local", "p50"].iloc[0])
+    return pd.DataFrame({"synchronous_commit": s["level"], "the commit waits for": s["level"].map(COMMIT_WAITS),
+                         "median": [_pm(m, c, digits=2) for m, c in zip(s["p50"], s["p50_ci"])],
+                         "median − local": [f"{(m - local) * 1e3:+.2f}" for m in s["p50"]],
+                         "mean": [_pm(m, c, digits=2) for m, c in zip(s["mean"], s["mean_ci"])],
+                         "p99": [_pm(m, c, digits=1) for m, c in zip(s["p99"], s["p99_ci"])],
+                         "runs": s["repeats"].astype(int)})
+
+
+def failover_table(rec: dict, lag_rec: dict | None = None) -> pd.DataFrame:
+    """Per failover variant: acknowledged writes lost (model, measured ± interval, max) and the time to writes.
+
+    The model is ``expected_writes_lost`` = ρ/(1−ρ) + λD
+    (:meth:`~scaling_lab.replication.ReplicationLag.expected_writes_lost`) with
+    the lag measured beside the loopback runs; for the throttled replica,
+    when the ``replication-lag`` recording is given as ``lag_rec``, with its
+    bottleneck regime's μ and D at the variant's write rate.  Synchronous
+    replication's model is 0.
+    """
+    rows = []
+    models = _regime_models(lag_rec) if lag_rec is not None else None
+    for _, r in rec["summary"].iterrows():
+        model = r["model_lost"]
+        if not np.isfinite(model) and models is not None and "throttled" in r["mode"] and len(models) > 1:
+            m = models.iloc[-1]
+            model = lag_model(float(r["write_rate"]), float(m["apply_rate"]), float(m["delay_s"])).expected_writes_lost
+        rows.append({"replication": r["mode"], "writes/s": f"{r['write_rate']:.0f}", "runs": int(r["repeats"]),
+                     "acked before the kill": f"{r['acked_before_crash']:.0f}",
+                     "writes lost, model": "" if not np.isfinite(model) else f"{model:.2f}",
+                     "lost, measured": _pm(r["lost"], r["lost_ci"], scale=1, digits=2),
+                     "lost, most in a run": int(r["lost_max"]),
+                     "promotion (s)": _pm(r["promote_s"], r["promote_s_ci"], scale=1, digits=2),
+                     "writes accepted again after (s)": _pm(r["writes_back_after_s"], r["writes_back_after_s_ci"],
+                                                            scale=1, digits=2)})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- chapter 6
+
+_ANALYTIC = {"lru": "Che (LRU)", "random": "Fricker–Robert–Roberts (RANDOM)", "lfu": "ideal LFU"}
+
+
+def _redis_rows(rec: dict) -> pd.DataFrame:
+    """The runs with the analytic model of the imitated policy at the keys Redis held, and binomial intervals."""
+    runs = rec["runs"].copy()
+    setup = rec["setup"].iloc[0]
+    pop = zipf_popularity(int(setup["n_items"]), float(setup["alpha"]))
+    held = runs["keys_held"].round().astype(int).clip(lower=1)
+    runs["model_held"] = [float(hit_ratio(pop, int(c), p)) for c, p in zip(held, runs["imitates"])]
+    runs["exact_imitated_held"] = [r[f"exact_{r['imitates']}_held"] for _, r in runs.iterrows()]
+    p, n = runs["hit_ratio"], runs["counted"]
+    runs["hit_ratio_ci"] = 1.96 * np.sqrt(p * (1 - p) / n)
+    runs["label"] = [f"{pol} ({int(s)})" if pol.endswith("lru") else pol for pol, s in zip(runs["policy"], runs["samples"])]
+    return runs
+
+
+def redis_hit_ratio_table(rec: dict) -> pd.DataFrame:
+    """Per regime, cache size and Redis policy: Redis's hit ratio against exact and analytic models at the keys held.
+
+    ``measured`` carries a 95 % binomial interval over the counted requests;
+    the exact simulations (true LRU, LFU, RANDOM) run on the very request
+    stream Redis answered, at the number of keys Redis held on average
+    (``DBSIZE``); the analytic model is that of the policy Redis imitates,
+    at the same size.  ``turnover`` is Che's characteristic time over the
+    measured request rate: how long a key lives in an LRU cache of this size.
+    """
+    rows = []
+    for _, r in _redis_rows(rec).iterrows():
+        rows.append({"regime": r["regime"], "cache": f"{r['cache_fraction']:.0%}", "policy (samples)": r["label"],
+                     "keys held / C": f"{r['keys_held']:.0f} / {r['cache_items']}",
+                     "requests/s": f"{r['request_rate']:,.0f}", "turnover (s)": f"{r['turnover_s']:.2g}",
+                     "measured": f"{r['hit_ratio']:.3f} ± {r['hit_ratio_ci']:.3f}",
+                     "exact LRU": f"{r['exact_lru_held']:.3f}", "exact LFU": f"{r['exact_lfu_held']:.3f}",
+                     "exact RANDOM": f"{r['exact_random_held']:.3f}",
+                     "analytic": f"{r['model_held']:.3f} ({_ANALYTIC[r['imitates']].split(' (')[0]})",
+                     "measured − exact imitated": f"{r['hit_ratio'] - r['exact_imitated_held']:+.3f}"})
+    return pd.DataFrame(rows)
+
+
+def redis_hit_ratio_figure(rec: dict) -> go.Figure:
+    """Hit ratio against the keys held (share of the catalogue): analytic curves and Redis's points, both regimes."""
+    runs = _redis_rows(rec)
+    setup = rec["setup"].iloc[0]
+    n = int(setup["n_items"])
+    pop = zipf_popularity(n, float(setup["alpha"]))
+    x = np.unique(np.geomspace(0.005, 0.25, 40) * n).astype(int)
+    fig = go.Figure()
+    for i, p in enumerate(("lfu", "lru", "random")):
+        fig.add_scatter(x=x / n, y=hit_ratio(pop, x, p), mode="lines", name=_ANALYTIC[p], line=dict(color=COLORS[i]))
+    color = {"allkeys-lfu": COLORS[0], "allkeys-lru (5)": COLORS[1], "allkeys-lru (10)": COLORS[4],
+             "allkeys-random": COLORS[2]}
+    for (regime, label), g in runs.groupby(["regime", "label"], sort=False):
+        paced = regime == "paced"
+        fig.add_scatter(x=g["keys_held"] / n, y=g["hit_ratio"], mode="markers", name=f"Redis {label}, {regime}",
+                        marker=dict(color=color.get(label, COLORS[3]), size=11 if paced else 8,
+                                    symbol="diamond-open" if paced else "circle", line=dict(width=2 if paced else 0)),
+                        error_y=dict(array=g["hit_ratio_ci"]))
+    fig.update_layout(title="Redis's sampled eviction against the policies it imitates",
+                      xaxis_title="Keys Redis held, share of the catalogue", yaxis_title="Hit ratio",
+                      xaxis_type="log", xaxis_tickformat=".0%")
+    return fig

@@ -1,0 +1,130 @@
+"""The data tier's report tables read the recordings and say what chapters 5 and 6 claim from them.
+
+Ordinary fast tests (no server starts): each checks a table against the recording it comes from,
+the models against their formulas computed here independently, and the chapters' findings against
+the recorded numbers, so a new recording that contradicts the prose fails here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scaling_lab.cache import hit_ratio, zipf_popularity
+from scaling_lab.lab import data_report as dr
+from scaling_lab.lab.report import recorded
+
+
+@pytest.fixture(scope="module")
+def lag():
+    return recorded("replication-lag")
+
+
+@pytest.fixture(scope="module")
+def redis():
+    return recorded("redis-hit-ratio")
+
+
+def _num(cell: str) -> float:
+    """The leading number of a table cell ('1.24 ± 0.10' -> 1.24, '15.3%' -> 0.153)."""
+    head = cell.split(" ")[0].replace(",", "")
+    return float(head[:-1]) / 100 if head.endswith("%") else float(head)
+
+
+def test_lag_table_has_every_rate_and_the_model_is_mm1_plus_the_fitted_delay(lag):
+    t = dr.replication_lag_table(lag)
+    s = lag["summary"]
+    assert len(t) == len(s) and set(t["regime"]) == {"loopback", "replica bottleneck"}
+    for (_, r), (_, row) in zip(s.iterrows(), t.iterrows()):
+        mu = r["write_rate"] / r["rho"]
+        # E[L] = D + 1/(mu - lambda), p99 = D + ln(100)/(mu - lambda), written out here
+        assert _num(row["mean, model"]) == pytest.approx(1e3 * (r["delay_s"] + 1 / (mu - r["write_rate"])), abs=0.006)
+        assert _num(row["p99, model"]) == pytest.approx(1e3 * (r["delay_s"] + np.log(100) / (mu - r["write_rate"])),
+                                                        abs=0.006)
+        assert _num(row["measured"]) == pytest.approx(r["lag_mean"] * 1e3, abs=0.006)
+    for regime, g in s.groupby("regime"):  # D is fitted where the rate is lowest: the model meets the mean there
+        low = g.loc[g["write_rate"].idxmin()]
+        assert low["model_mean"] == pytest.approx(low["lag_mean"], rel=1e-6)
+        assert np.all(np.diff(g.sort_values("write_rate")["model_mean"]) >= 0)
+
+
+def test_loopback_lag_is_not_a_queue(lag):
+    """Chapter 5: on loopback the replica's apply capacity is never approached and the lag does not grow with load."""
+    s = lag["summary"].set_index(["regime", "write_rate"]).loc["loopback"].sort_index()
+    assert s["rho"].max() < 0.01
+    assert s["lag_mean"].iloc[-1] <= s["lag_mean"].iloc[0]
+    assert (lag["summary"]["never_seen"] == 0).all()
+
+
+def test_stale_read_table_and_model_curve(lag):
+    t = dr.stale_reads_table(lag)
+    st = lag["stale_reads"]
+    assert len(t) == len(st)
+    assert [_num(x) for x in t["stale, measured"]] == pytest.approx(list(st["stale"] / st["probes"]), abs=6e-4)
+    for regime, g in st.groupby("regime"):
+        curve = dr._stale_model(lag, regime, float(g["background_rate"].iloc[0]), np.linspace(0, 0.2, 50))
+        assert curve[0] == 1.0 and np.all(np.diff(curve) <= 0) and np.all((curve >= 0) & (curve <= 1))
+        # a read issued at once, before the replica can have applied anything, is stale (almost) always
+        assert g.loc[g["delay_s"] == 0, "stale_fraction"].iloc[0] > 0.9
+    assert len(dr.stale_reads_figure(lag).data) == 2 * st["regime"].nunique()
+
+
+def test_commit_latency_waits_more_at_each_level():
+    rec = recorded("commit-latency")
+    t = dr.commit_latency_table(rec)
+    assert list(t["synchronous_commit"]) == ["off", "local", "remote_write", "on", "remote_apply"]
+    med = rec["summary"].set_index("level")["p50"]
+    # off waits for nothing, remote_apply for a local flush, the standby's flush and its replay
+    assert med["off"] < med["local"] < med["remote_apply"]
+    assert _num(t.loc[t["synchronous_commit"] == "local", "median − local"].iloc[0]) == 0
+
+
+def test_failover_synchronous_loses_nothing_and_models_match_the_formula(lag):
+    rec = recorded("failover")
+    runs = rec["runs"]
+    sync = runs[runs["synchronous"].astype(bool)]
+    assert len(sync) >= 3 and (sync["lost"] == 0).all() and (runs["phantom"] == 0).all()
+    t = dr.failover_table(rec, lag).set_index("replication")
+    assert _num(t.loc["synchronous (on)", "writes lost, model"]) == 0
+    throttled = [m for m in t.index if "throttled" in m]
+    if throttled:  # rho/(1-rho) + lambda*D with the bottleneck regime's measured mu and fitted D
+        b = lag["summary"][lag["summary"]["regime"] == "replica bottleneck"].iloc[0]
+        mu, d = b["write_rate"] / b["rho"], b["delay_s"]
+        lam = float(rec["summary"].set_index("mode").loc[throttled[0], "write_rate"])
+        rho = lam / mu
+        assert _num(t.loc[throttled[0], "writes lost, model"]) == pytest.approx(rho / (1 - rho) + lam * d, abs=0.006)
+    assert t.loc["asynchronous", "writes lost, model"] != ""
+    assert dr.failover_table(rec).shape == t.reset_index().shape
+
+
+def test_redis_table_models_at_the_keys_held(redis):
+    rows = dr._redis_rows(redis)
+    setup = redis["setup"].iloc[0]
+    pop = zipf_popularity(int(setup["n_items"]), float(setup["alpha"]))
+    r = rows.iloc[0]
+    assert r["model_held"] == pytest.approx(hit_ratio(pop, int(round(r["keys_held"])), r["imitates"]))
+    # under the IRM, at one size: LFU keeps the most popular keys, LRU beats RANDOM on a skewed stream
+    assert (rows["exact_lfu_held"] >= rows["exact_lru_held"]).all()
+    assert (rows["exact_lru_held"] > rows["exact_random_held"]).all()
+    # Redis never holds more keys than the size it was given (client buffers count against maxmemory)
+    assert (rows["keys_held"] <= rows["cache_items"] * 1.02).all()
+    t = dr.redis_hit_ratio_table(redis)
+    assert len(t) == len(redis["runs"]) and t["measured"].str.contains("±").all()
+    assert len(dr.redis_hit_ratio_figure(redis).data) >= 3
+
+
+def test_redis_lru_under_fast_turnover_evicts_like_random_and_matches_lru_when_paced(redis):
+    """Chapter 6's finding: the 1 s LRU clock decides which policy Redis's allkeys-lru behaves like."""
+    rows = dr._redis_rows(redis)
+    lru = rows[rows["policy"] == "allkeys-lru"]
+    gap_random = (lru["hit_ratio"] - lru["exact_random_held"]).abs()
+    gap_lru = (lru["hit_ratio"] - lru["exact_lru_held"]).abs()
+    fast = lru["turnover_s"] < 0.5  # keys live well under one tick of the clock
+    assert fast.any() and (gap_random[fast] < gap_lru[fast]).all()
+    slow = lru["turnover_s"] > 4.0  # keys live many ticks
+    if (rows["regime"] == "paced").any():
+        assert slow.any()
+    assert (gap_lru[slow] < gap_random[slow]).all()
+    rnd = rows[rows["policy"] == "allkeys-random"]
+    assert np.allclose(rnd["hit_ratio"], rnd["exact_random_held"], atol=0.01)
