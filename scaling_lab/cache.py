@@ -617,6 +617,20 @@ def _replacement_kernel(trace, n_items, c, skip, draws):  # pragma: no cover - c
 
 
 @njit(cache=True)
+def _lfu_before(a, b, count, last):  # pragma: no cover - compiled
+    """Item ``a`` leaves an LFU cache before ``b``: fewer requests, or as many and an older last one."""
+    return count[a] < count[b] or (count[a] == count[b] and last[a] < last[b])
+
+
+@njit(cache=True)
+def _heap_swap(heap, where, i, j):  # pragma: no cover - compiled
+    """Swap heap slots i and j of an indexed heap (``where`` maps an item to its slot)."""
+    a, b = heap[i], heap[j]
+    heap[i], heap[j] = b, a
+    where[a], where[b] = j, i
+
+
+@njit(cache=True)
 def _lfu_kernel(trace, n_items, c, skip):  # pragma: no cover - compiled
     """Perfect LFU: the cache holds the C items with the most requests so far.
 
@@ -645,14 +659,9 @@ def _lfu_kernel(trace, n_items, c, skip):  # pragma: no cover - compiled
             size += 1
             while pos > 0:  # sift up
                 parent = (pos - 1) >> 1
-                a = heap[parent]
-                b = heap[pos]
-                if count[a] < count[b] or (count[a] == count[b] and last[a] < last[b]):
+                if _lfu_before(heap[parent], heap[pos], count, last):
                     break
-                heap[parent] = b
-                heap[pos] = a
-                where[b] = parent
-                where[a] = pos
+                _heap_swap(heap, where, parent, pos)
                 pos = parent
             continue
         elif count[x] > count[heap[0]]:
@@ -666,20 +675,11 @@ def _lfu_kernel(trace, n_items, c, skip):  # pragma: no cover - compiled
             child = 2 * pos + 1
             if child >= size:
                 break
-            right = child + 1
-            if right < size:
-                a = heap[right]
-                b = heap[child]
-                if count[a] < count[b] or (count[a] == count[b] and last[a] < last[b]):
-                    child = right
-            a = heap[pos]
-            b = heap[child]
-            if count[a] < count[b] or (count[a] == count[b] and last[a] < last[b]):
+            if child + 1 < size and _lfu_before(heap[child + 1], heap[child], count, last):
+                child += 1
+            if _lfu_before(heap[pos], heap[child], count, last):
                 break
-            heap[child] = a
-            heap[pos] = b
-            where[a] = child
-            where[b] = pos
+            _heap_swap(heap, where, pos, child)
             pos = child
     return hits
 

@@ -45,22 +45,20 @@ def _regions(value, name: str) -> tuple:
     return regions
 
 
-def _family(value, name: str) -> str:
-    from .prices import family_sizes
-    try:
-        family_sizes(value)
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"{name}: {err}") from None
-    return value
+def _known_to_prices(lookup: str) -> Callable:
+    """A check that ``value`` is a name ``prices.<lookup>`` knows (an instance family, an instance type)."""
+    def check(value, name: str) -> str:
+        from . import prices
+        try:
+            getattr(prices, lookup)(value)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{name}: {err}") from None
+        return value
+    return check
 
 
-def _instance(value, name: str) -> str:
-    from .prices import instance
-    try:
-        instance(value)
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"{name}: {err}") from None
-    return value
+_family = _known_to_prices("family_sizes")
+_instance = _known_to_prices("instance")
 
 
 def _optional(check: Callable) -> Callable:

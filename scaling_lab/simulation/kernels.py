@@ -35,6 +35,20 @@ def _sift_down(keys, vals, size, key, val):
 
 
 @njit(cache=True)
+def _sift_up(keys, vals, pos, key, val):
+    """Put (key, val) at the free slot ``pos`` of the binary min-heap keys[:pos + 1] and sift it up."""
+    while pos > 0:
+        parent = (pos - 1) // 2
+        if keys[parent] <= key:
+            break
+        keys[pos] = keys[parent]
+        vals[pos] = vals[parent]
+        pos = parent
+    keys[pos] = key
+    vals[pos] = val
+
+
+@njit(cache=True)
 def _fcfs_heap_kernel(arrivals, services, servers):
     """Kiefer–Wolfowitz with a binary heap of server free times (FCFS, c servers)."""
     n = arrivals.shape[0]
@@ -195,17 +209,8 @@ def _router_kernel(arrivals, services, n_st, c, policy, d, tie_u, pick_u, optr, 
         station[i] = k
         server[i] = slot - k * c
         count[k] += 1
-        pos = hsize  # push the departure
+        _sift_up(hf, hs, hsize, f, k)  # push the departure
         hsize += 1
-        while pos > 0:
-            parent = (pos - 1) // 2
-            if hf[parent] <= f:
-                break
-            hf[pos] = hf[parent]
-            hs[pos] = hs[parent]
-            pos = parent
-        hf[pos] = f
-        hs[pos] = k
     return start, finish, station, server
 
 
@@ -222,18 +227,8 @@ def _closed_kernel(demands, think, users, n_cycles, draws):
     resp = np.empty(n_cycles)
     nd = 0
     for u in range(users):  # every user starts thinking; heap is built by sift-up
-        t = think * draws[nd]
+        _sift_up(ht, hu, u, think * draws[nd], u)
         nd += 1
-        pos = u
-        while pos > 0:
-            parent = (pos - 1) // 2
-            if ht[parent] <= t:
-                break
-            ht[pos] = ht[parent]
-            hu[pos] = hu[parent]
-            pos = parent
-        ht[pos] = t
-        hu[pos] = u
     done = 0
     while done < n_cycles:
         t = ht[0]
