@@ -214,6 +214,16 @@ class _LittlesLaw:
     """Means that follow from ``mean_wait`` for any queue with ``arrival_rate`` and ``service_rate``."""
 
     @property
+    def stable(self):
+        """True where the utilization :math:`\\rho < 1`."""
+        return scalar_or_array(np.asarray(self.utilization) < 1.0, bool)
+
+    def _load(self):
+        """:math:`\\lambda/\\mu` in erlangs; past the float range inf, an unstable queue."""
+        with np.errstate(over="ignore"):
+            return scalar_or_array(np.asarray(self.arrival_rate) / np.asarray(self.service_rate))
+
+    @property
     def mean_response(self):
         """:math:`E[T] = E[W_q] + 1/\\mu` seconds."""
         return scalar_or_array(np.asarray(self.mean_wait) + 1.0 / np.asarray(self.service_rate))
@@ -281,19 +291,12 @@ class MMc(_LittlesLaw):
     @property
     def offered_load(self):
         """:math:`a = \\lambda/\\mu` in erlangs (mean number of busy servers when stable)."""
-        with np.errstate(over="ignore"):  # lambda/mu past the float range: inf erlangs, an unstable queue
-            return scalar_or_array(np.asarray(self.arrival_rate) / np.asarray(self.service_rate))
+        return self._load()
 
     @property
     def utilization(self):
         """:math:`\\rho = \\lambda/(c\\mu)`; a value >= 1 means the queue is unstable."""
         return scalar_or_array(np.asarray(self.offered_load) / np.asarray(self.servers))
-
-    @property
-    def stable(self):
-        """True where :math:`\\rho < 1`."""
-        s = np.asarray(self.utilization) < 1.0
-        return scalar_or_array(s, bool)
 
     @property
     def _theta(self) -> np.ndarray:
@@ -412,14 +415,7 @@ class MG1(_LittlesLaw):
     @property
     def utilization(self):
         """:math:`\\rho = \\lambda/\\mu`."""
-        with np.errstate(over="ignore"):  # lambda/mu past the float range: inf erlangs, an unstable queue
-            return scalar_or_array(np.asarray(self.arrival_rate) / np.asarray(self.service_rate))
-
-    @property
-    def stable(self):
-        """True where :math:`\\rho < 1`."""
-        s = np.asarray(self.utilization) < 1.0
-        return scalar_or_array(s, bool)
+        return self._load()
 
     @property
     def prob_wait(self):
