@@ -171,7 +171,10 @@ class ReplicationLag:
 
     def prob_lag_exceeds(self, t):
         """:math:`P(L > t)` for ``t`` >= 0 seconds."""
-        t = np.asarray(check_nonnegative(t, "t"), dtype=float)
+        return self._prob_lag_exceeds(check_nonnegative(t, "t"))
+
+    def _prob_lag_exceeds(self, t):
+        t = np.asarray(t, dtype=float)
         shifted = np.maximum(t - self.network_delay_s, 0.0)
         p = np.asarray(self.queue.prob_response_exceeds(shifted))
         p = np.where(t < self.network_delay_s, 1.0, p)
@@ -199,7 +202,7 @@ class ReplicationLag:
         (read-your-writes violation).  The user's write is a Poisson arrival,
         so it sees the stationary queue (PASTA).
         """
-        return self.prob_lag_exceeds(read_delay_s)
+        return self._prob_lag_exceeds(check_nonnegative(read_delay_s, "read_delay_s"))
 
     def read_delay_for(self, max_stale_probability):
         """Least delay :math:`\\delta` (seconds) with :math:`P(L > \\delta) \\le p`.

@@ -387,7 +387,19 @@ def keys_moved_fraction(old_shards: int, new_shards: int, scheme: str = "consist
 
 def simulate_keys_moved(old_shards: int, new_shards: int, scheme: str, *, n_keys: int = 100_000,
                         vnodes: int = 100, seed: int = 0) -> float:
-    """Fraction of ``n_keys`` hashed keys whose shard changes, by actually hashing them."""
+    """Fraction of ``n_keys`` hashed keys whose shard changes, by actually hashing them.
+
+    The shard counts are bounded as :func:`assign_shards` bounds them under
+    ``scheme``: at most :data:`RENDEZVOUS_MAX_SHARDS` for rendezvous hashing, at
+    most ``MAX_ELEMENTS // vnodes`` for a consistent-hash ring (one point per
+    virtual node), else :data:`~scaling_lab.core.validation.MAX_COUNT`.
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    v = check_integer(vnodes, "vnodes", minimum=1, maximum=2**20 - 1, scalar=True)
+    top = {"rendezvous": RENDEZVOUS_MAX_SHARDS, "consistent": MAX_ELEMENTS // v}.get(scheme, MAX_COUNT)
+    old_shards = check_integer(old_shards, "old_shards", minimum=1, maximum=top, scalar=True)
+    new_shards = check_integer(new_shards, "new_shards", minimum=1, maximum=top, scalar=True)
     k = check_integer(n_keys, "n_keys", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     h = hash64(np.arange(k), seed)
     before = assign_shards(h, old_shards, scheme, vnodes=vnodes, seed=seed)

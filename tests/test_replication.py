@@ -87,6 +87,12 @@ def test_bad_arguments():
         ReplicationLag(1.0, 2.0).read_delay_for(0.0)
 
 
+@pytest.mark.parametrize("bad", [-0.01, np.nan, np.inf, None, "1", []])
+def test_stale_read_probability_names_read_delay_s(bad):
+    with pytest.raises(ValueError, match="read_delay_s"):
+        ReplicationLag(1.0, 2.0).stale_read_probability(bad)
+
+
 def test_apply_thread_rate_is_one_core_of_the_node():
     from scaling_lab.replication import apply_thread_rate
     assert apply_thread_rate(1_000, 4, 0.5) == pytest.approx(500.0)  # 4 ms a request per core, half for a replay

@@ -98,6 +98,23 @@ def test_bad_arguments():
         sh.ConsistentHashRing(3, 0)
 
 
+@pytest.mark.parametrize("bad", [np.nan, 0, 2.5, "8", [8, 9], 2**63])
+def test_simulate_keys_moved_names_the_shard_count_it_refuses(bad):
+    with pytest.raises(ValueError, match="old_shards"):
+        sh.simulate_keys_moved(bad, 9, "jump", n_keys=100)
+    with pytest.raises(ValueError, match="new_shards"):
+        sh.simulate_keys_moved(8, bad, "jump", n_keys=100)
+
+
+def test_simulate_keys_moved_bounds_shards_by_what_the_scheme_can_build():
+    # a ring of 10^6 shards x 100 virtual nodes is the most MAX_ELEMENTS allows; rendezvous stops at 10^4
+    with pytest.raises(ValueError, match=r"new_shards must be an integer in \[1, 10\^6\]"):
+        sh.simulate_keys_moved(8, 10**6 + 1, "consistent", n_keys=100)
+    with pytest.raises(ValueError, match=r"old_shards must be an integer in \[1, 10000\]"):
+        sh.simulate_keys_moved(10**4 + 1, 8, "rendezvous", n_keys=100)
+    assert 0 < sh.simulate_keys_moved(8, 10**9, "jump", n_keys=100) <= 1
+
+
 # --- resharding, hot keys, joins -----------------------------------------------------------------
 @pytest.mark.parametrize("n, m, scheme", [(16, 17, "jump"), (16, 17, "modulo"), (16, 32, "modulo"),
                                           (12, 10, "modulo"), (12, 10, "rendezvous")])
