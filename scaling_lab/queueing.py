@@ -225,8 +225,9 @@ class _LittlesLaw:
 
     @property
     def mean_response(self):
-        """:math:`E[T] = E[W_q] + 1/\\mu` seconds."""
-        return scalar_or_array(np.asarray(self.mean_wait) + 1.0 / np.asarray(self.service_rate))
+        """:math:`E[T] = E[W_q] + 1/\\mu` seconds (inf past the float range)."""
+        with np.errstate(over="ignore"):
+            return scalar_or_array(np.asarray(self.mean_wait) + 1.0 / np.asarray(self.service_rate))
 
     @property
     def mean_queue_length(self):
@@ -315,7 +316,8 @@ class MMc(_LittlesLaw):
     def mean_wait(self):
         """:math:`E[W_q] = C/(c\\mu - \\lambda)` seconds; ``inf`` when unstable."""
         theta = self._theta
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # a stable queue whose c mu - lambda is below the float range waits longer than it holds: inf
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             w = np.where(theta > 0, np.asarray(self.prob_wait) / np.where(theta > 0, theta, 1.0), np.inf)
         return scalar_or_array(w)
 

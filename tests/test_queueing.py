@@ -73,6 +73,16 @@ def test_extremes_have_no_nan_or_warning():
     assert np.all((b >= 0) & (b <= 1)) and np.all((cw >= 0) & (cw <= 1))
 
 
+def test_waits_past_the_float_range_are_inf_without_warning():
+    # a service time of 1e308 s: c mu - lambda is a subnormal and C / (c mu - lambda) passes the float range
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = MMc(np.array([0.5, 3.9]) * 1e-308, 1e-308, 4)
+        w, t = m.mean_wait, m.mean_response
+    assert np.all(m.stable) and np.isinf(w[-1]) and np.isinf(t[-1])
+    assert np.all(np.isfinite(w[:-1]))
+
+
 # -- identities -------------------------------------------------------------------------
 @given(st.integers(1, 300), st.floats(0.01, 0.99))
 @settings(max_examples=60, deadline=None)

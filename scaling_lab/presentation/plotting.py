@@ -22,6 +22,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer
 
+from ..core.validation import (MAX_COUNT, check_finite, check_in_range, check_integer, check_open_probability,
+                               check_positive)
+
 __all__ = ["setup", "COLORS", "TEMPLATE_NAME", "RENDERER_NAME", "latency_vs_load_figure", "slo_line"]
 
 TEMPLATE_NAME = "scaling_lab"
@@ -89,7 +92,11 @@ def slo_line(y: float, label: str) -> dict:
 
     Pass to ``fig.update_layout(**slo_line(...))``; much cheaper than ``fig.add_hline``
     (which costs ~70 ms a figure), so explorers can redraw hundreds of frames.
+    ``y`` is one finite number in the units of the y axis; ``label`` a string.
     """
+    y = check_finite(y, "y", scalar=True)
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a string, got {label!r}")
     return dict(
         shapes=[dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=y, y1=y,
                      line=dict(color=COLORS[3], dash="dash", width=2))],
@@ -98,23 +105,36 @@ def slo_line(y: float, label: str) -> dict:
     )
 
 
+MAX_POINTS = 10_000
+_MAX_MS = float(np.finfo(float).max)
+"""Most rates :func:`latency_vs_load_figure` draws (a judgement: more than a screen's pixels)."""
+
+
 def latency_vs_load_figure(service_time_s: float, servers: int, *, slo_s: float | None = None,
                            quantile: float = 0.99, points: int = 120) -> go.Figure:
     """Mean and quantile response time of an M/M/c server against its request rate.
 
     The x axis runs from 0 to 99.5 % of capacity :math:`c/S`; the SLO, when
     given, is drawn as a horizontal line.  Times are shown in milliseconds.
+    ``points`` (the rates drawn) is at least 2 and at most :data:`MAX_POINTS`.
     """
     from ..queueing import MMc
+
+    service_time_s = check_positive(service_time_s, "service_time_s", scalar=True)
+    servers = check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT, scalar=True)
+    if slo_s is not None:
+        slo_s = check_in_range(slo_s, "slo_s", 0.0, _MAX_MS / 1e3, low_open=True, scalar=True)
+    quantile = check_open_probability(quantile, "quantile", scalar=True)
+    points = check_integer(points, "points", minimum=2, maximum=MAX_POINTS, scalar=True)
 
     capacity = servers / service_time_s
     rate = np.linspace(capacity / points, 0.995 * capacity, points)
     model = MMc(rate, 1.0 / service_time_s, servers)
+    with np.errstate(over="ignore"):  # times whose milliseconds pass the float range are inf (off the plot)
+        mean_ms, quantile_ms = 1e3 * model.mean_response, 1e3 * model.response_quantile(quantile)
     fig = go.Figure()
-    fig.add_scatter(x=rate, y=1e3 * model.mean_response, name="mean",
-                    hovertemplate="%{y:.0f} ms")
-    fig.add_scatter(x=rate, y=1e3 * model.response_quantile(quantile), name=f"p{100 * quantile:g}",
-                    hovertemplate="%{y:.0f} ms")
+    fig.add_scatter(x=rate, y=mean_ms, name="mean", hovertemplate="%{y:.0f} ms")
+    fig.add_scatter(x=rate, y=quantile_ms, name=f"p{100 * quantile:g}", hovertemplate="%{y:.0f} ms")
     if slo_s is not None:
         fig.update_layout(**slo_line(1e3 * slo_s, f"SLO {1e3 * slo_s:g} ms"))
     fig.update_layout(xaxis_title="Request rate (req/s)", yaxis_title="Response time (ms)",
