@@ -174,7 +174,6 @@ PENDING = {
     "SessionStore": "open: 1 unnamed, 1 warning",
     "Slider": "the presentation layer: 1 accepted_bad, 1 nan, 5 unnamed",
     "Slider.format": "the presentation layer: 4 accepted_bad, 4 unnamed",
-    "Tier": "the planner (being rewritten): 1 baseline, 3 nan, 4 out_of_range, 31 unnamed",
     "amdahl_speedup": "open: 1 accepted_bad",
     "best_sites": "open: 1 warning",
     "cache_failure": "open: 1 unnamed",

@@ -44,6 +44,7 @@ from .. import geography
 from ..availability import k_of_n_unavailability
 from ..backlog import burst_backlog, workers_for_drain_time
 from ..capacity import servers_needed
+from ..core.validation import MAX_COUNT, check_integer, check_nonnegative, check_probability
 from ..datacenters import failover_shares
 from ..observability import metric_bytes_per_day, sampled_log_bytes_per_day
 from ..queueing import MMc
@@ -51,7 +52,7 @@ from ..replication import read_scaling
 from ..sessions import SessionStore
 from ..traffic import SECONDS_PER_DAY, peak_request_rate
 from .assumptions import Assumptions
-from .chapters import chapter_number
+from .chapters import CHAPTERS, chapter_number
 from .models import pool_capacity, shard_unavailability, site_placement, skew, zipf_cache_items
 from .prices import family_sizes, instance, tiered_transfer_cost
 
@@ -89,7 +90,8 @@ class Tier:
     machines at the peak (``None`` where it means nothing); ``unavailability``
     its share in the series composition (0 for tiers off the request path);
     ``values`` the tier's own numbers, also readable as attributes
-    (``plan.web.workers``).
+    (``plan.web.workers``).  ``chapter`` is a slug of :data:`CHAPTERS`, or
+    empty while a step's rule has sized the tier but not yet named it.
     """
 
     name: str = ""
@@ -103,13 +105,26 @@ class Tier:
     values: Mapping = field(default_factory=dict)
     warnings: tuple = ()
 
+    def __post_init__(self):
+        if self.chapter != "" and self.chapter not in CHAPTERS:
+            raise ValueError(f"chapter must be '' or one of {CHAPTERS}, got {self.chapter!r}")
+        object.__setattr__(self, "count", check_integer(self.count, "count", minimum=0, maximum=MAX_COUNT,
+                                                        scalar=True))
+        object.__setattr__(self, "monthly_cost", float(check_nonnegative(self.monthly_cost, "monthly_cost",
+                                                                         scalar=True)))
+        if self.utilization is not None:
+            object.__setattr__(self, "utilization", float(check_nonnegative(self.utilization, "utilization",
+                                                                            scalar=True)))
+        object.__setattr__(self, "unavailability", float(check_probability(self.unavailability, "unavailability",
+                                                                           scalar=True)))
+
     def __getattr__(self, name):
         return item_as_attribute(self, "values", name)
 
     @property
-    def chapter_number(self) -> int:
-        """The number of the chapter this tier's rule comes from (display only)."""
-        return chapter_number(self.chapter)
+    def chapter_number(self) -> int | None:
+        """The number of the chapter this tier's rule comes from (display only; None before it is named)."""
+        return chapter_number(self.chapter) if self.chapter else None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import pytest
 
 from scaling_lab.planner import Assumptions, Plan, Tier, entry_points, plan, resolve_assumptions, steps, sweep
 from scaling_lab.planner.assumptions import assumption_help
+from scaling_lab.planner.chapters import CHAPTERS
 from scaling_lab.planner.cli import build_parser
 from scaling_lab.planner.report import plan_to_dict
 from scaling_lab.planner.steps import STEPS, Step
@@ -107,3 +108,21 @@ def test_docstring_and_cli_help_come_from_the_declarations():
         assert text in " ".join(Assumptions.__doc__.split())
         assert "--" + f.name.replace("_", "-") in help_text
         assert " ".join(text.split()[:4]) in flat
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"count": -1}, "count"), ({"count": 2.5}, "count"), ({"count": np.nan}, "count"), ({"count": 2**63}, "count"),
+    ({"count": [1, 2]}, "count"), ({"count": "3"}, "count"), ({"count": True}, "count"),
+    ({"monthly_cost": -1.0}, "monthly_cost"), ({"monthly_cost": np.inf}, "monthly_cost"),
+    ({"monthly_cost": None}, "monthly_cost"), ({"utilization": -0.1}, "utilization"),
+    ({"utilization": np.nan}, "utilization"), ({"unavailability": 1.5}, "unavailability"),
+    ({"unavailability": [0.1]}, "unavailability"), ({"chapter": "load-balancers"}, "chapter"),
+])
+def test_tier_refuses_bad_numbers_by_name(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        Tier(**kwargs)
+
+
+def test_a_tier_not_yet_named_has_no_chapter_number():
+    assert Tier(count=2).chapter_number is None
+    assert Tier(chapter="cache").chapter_number == CHAPTERS.index("cache") + 1
