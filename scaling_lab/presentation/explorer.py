@@ -33,6 +33,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from ..core.validation import check_finite, check_number
+
 __all__ = ["Slider", "Explorer", "is_static"]
 
 
@@ -52,7 +54,8 @@ class Slider:
     label : str
         Human label, shown before the value (the unit is appended).
     values : sequence
-        Grid of values precomputed for the website.
+        Grid of values precomputed for the website: at least two finite real
+        numbers, or at least two names (strings, shown as a drop-down).
     default : value, optional
         Initial value (defaults to the middle of ``values``).
     unit : str
@@ -67,8 +70,16 @@ class Slider:
     fmt: str = "{:g}"
 
     def __post_init__(self):
-        if len(self.values) < 2:
-            raise ValueError(f"values of slider {self.name!r} must hold at least 2 points, got {len(self.values)}")
+        values = self.values
+        what = f"values of slider {self.name!r} must be a sequence of numbers or of names"
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or not hasattr(values, "__getitem__"):
+            raise TypeError(f"{what}, got {values!r}")
+        if isinstance(values, np.ndarray) and values.ndim != 1:
+            raise ValueError(f"{what} (one dimension), got an array of shape {values.shape}")
+        if len(values) < 2:
+            raise ValueError(f"values of slider {self.name!r} must hold at least 2 points, got {len(values)}")
+        if not all(isinstance(v, str) for v in values):  # a grid of numbers: each finite and real
+            check_finite(values, "values")
         if self.default is None:
             object.__setattr__(self, "default", self.values[len(self.values) // 2])
         if self.default not in list(self.values):
@@ -91,7 +102,13 @@ class Slider:
         return f"{self.label} ({self.unit})" if self.unit else self.label
 
     def format(self, value) -> str:
-        text = value if isinstance(value, str) else self.fmt.format(value)
+        """``value`` with the slider's format and unit: a number for a numeric slider, a name for named choices."""
+        if not self.is_numeric:
+            if not isinstance(value, str):
+                raise TypeError(f"value of slider {self.name!r} must be one of its names (a string), got {value!r}")
+            return f"{value} {self.unit}".strip()
+        check_number(value, "value", scalar=True)
+        text = self.fmt.format(value)
         return f"{text} {self.unit}".strip()
 
     @property

@@ -54,6 +54,23 @@ def test_slider_validation():
         Explorer(draw, [Slider("k", "K", [1, 2]), Slider("k", "K", [1, 2])])
 
 
+@pytest.mark.parametrize("values", [[1, 2, np.nan], [1, 2, np.inf], np.ones((2, 3)), None, 5, 1j, True,
+                                    object(), "abc", [1, "b"], [1, None], [1, 2j]])
+def test_slider_refuses_a_grid_that_is_not_numbers_or_names(values):
+    with pytest.raises((ValueError, TypeError), match="values"):
+        Slider("a", "A", values)
+
+
+def test_slider_format_takes_a_number_or_one_of_its_names():
+    numeric, named = Slider("a", "A", [1, 2], unit="ms"), Slider("r", "R", ["us", "eu"])
+    assert numeric.format(2) == "2 ms" and named.format("eu") == "eu"
+    for bad in (np.nan, "2", None, [1, 2], 1j, True, object()):
+        with pytest.raises((ValueError, TypeError), match="value"):
+            numeric.format(bad)
+    with pytest.raises(TypeError, match="value"):
+        named.format(1.0)
+
+
 def test_live_panel_redraws_and_reports_bad_input():
     ex = Explorer(draw, [Slider("k", "Slope", [1, 2, 3]), Slider("shift", "Shift", [0.0, 1.0])])
     panel = ex.panel()
