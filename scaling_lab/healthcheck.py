@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core.validation import MAX_COUNT, MAX_ELEMENTS, check_in_range, check_integer, check_nonnegative, check_positive
+from .core.validation import (MAX_COUNT, MAX_ELEMENTS, MAX_INT, check_in_range, check_integer, check_nonnegative,
+                              check_positive)
 from .core.arrays import scalar_or_array
 
 __all__ = ["DetectionTime", "detection_time", "requests_to_failed_server", "simulate_failed_requests",
@@ -48,9 +49,9 @@ class DetectionTime:
 
 
 def _check(interval_s, unhealthy_threshold, timeout_s):
-    interval = check_positive(interval_s, "interval_s")
-    k = check_integer(unhealthy_threshold, "unhealthy_threshold", minimum=1, maximum=MAX_COUNT)
-    timeout = check_nonnegative(timeout_s, "timeout_s")
+    interval = check_positive(interval_s, "interval_s", scalar=True)
+    k = check_integer(unhealthy_threshold, "unhealthy_threshold", minimum=1, maximum=MAX_COUNT, scalar=True)
+    timeout = check_nonnegative(timeout_s, "timeout_s", scalar=True)
     if timeout > interval:
         raise ValueError(f"timeout_s must be in [0, interval_s={interval}], got {timeout}")
     return interval, k, timeout
@@ -109,7 +110,9 @@ def requests_to_failed_server(arrival_rate, servers: int, interval_s: float, unh
     """
     lam = np.asarray(check_nonnegative(arrival_rate, "arrival_rate"), dtype=float)
     n = check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT, scalar=True)
-    out = lam / n * detection_time(interval_s, unhealthy_threshold, timeout_s).mean
+    mean_s = detection_time(interval_s, unhealthy_threshold, timeout_s).mean
+    with np.errstate(over="ignore"):  # lambda/n never overflows: past the float range the product is inf
+        out = lam / n * mean_s
     return scalar_or_array(out)
 
 
@@ -151,6 +154,10 @@ def simulate_failed_requests(arrival_rate: float, servers: int, interval_s: floa
     trials = check_integer(n_trials, "n_trials", minimum=2, maximum=MAX_ELEMENTS, scalar=True)
     if policy not in ("round_robin", "random"):
         raise ValueError(f"policy must be 'round_robin' or 'random', got {policy!r}")
+    longest = k * interval + timeout  # the longest detection window, seconds
+    if not lam * longest <= MAX_INT:  # Poisson counts are drawn exactly only up to 2^53 (inf fails too)
+        raise ValueError(f"arrival_rate * (unhealthy_threshold * interval_s + timeout_s) must be at most "
+                         f"2^53 requests in a detection window, got {lam:g} * {longest:g} s")
     rng = np.random.default_rng(seed)
     fail_at = rng.uniform(0.0, interval, trials)          # failure time within the probe period [0, I)
     first_probe = np.full(trials, interval)               # probes start at I, 2I, ...; the first after the failure

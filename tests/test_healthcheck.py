@@ -1,5 +1,7 @@
 """Health-check detection time and failed requests against their simulation."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -47,10 +49,23 @@ def test_failed_requests_scale_with_rate_and_share():
     (lambda: requests_to_failed_server(1.0, 0, 10.0, 2), 'servers'),
     (lambda: simulate_failed_requests(1.0, 2, 10.0, 2, policy="jsq"), 'policy'),
     (lambda: simulate_failed_requests(1.0, 2, 10.0, 2, n_trials=1), 'n_trials'),
+    (lambda: detection_time([5.0, 10.0], 2), 'interval_s'),
+    (lambda: detection_time(10.0, [2, 3]), 'unhealthy_threshold'),
+    (lambda: detection_time(10.0, 2, [0.0, 1.0]), 'timeout_s'),
+    (lambda: requests_to_failed_server(1.0, 2, 10.0, np.array([2, 3])), 'unhealthy_threshold'),
+    (lambda: simulate_failed_requests(1.0, 2, [5.0, 10.0], 2), 'interval_s'),
+    (lambda: simulate_failed_requests(1e308, 2, 10.0, 2), 'arrival_rate'),
+    (lambda: simulate_failed_requests(1.0, 2, 1e308, 2), 'interval_s'),
 ])
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_failed_requests_past_the_float_range_are_inf_without_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert requests_to_failed_server(1e308, 4, 5.0, 3, 1.0) == np.inf
 
 
 def test_vrrp_failover_time_rfc5798():
