@@ -174,7 +174,7 @@ def users_losing_sessions(active_users, servers, failed: int = 1):
         :math:`0 \\le f \\le N` servers that stop.
     """
     u = np.asarray(check_nonnegative(active_users, "active_users"), dtype=float)
-    n = check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT)
+    n = check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT, scalar=True)
     f = check_integer(failed, "failed", minimum=0, maximum=MAX_COUNT, scalar=True)
     if f > n:
         raise ValueError(f"failed must be in [0, servers={n}], got {f}")
@@ -295,6 +295,9 @@ class SessionStore:
         object.__setattr__(self, "nodes", check_integer(self.nodes, "nodes", minimum=1, maximum=MAX_COUNT, scalar=True))
         object.__setattr__(self, "ops_per_request", check_positive(self.ops_per_request, "ops_per_request", scalar=True))
         object.__setattr__(self, "rtt_s", check_nonnegative(self.rtt_s, "rtt_s", scalar=True))
+        if not np.isfinite(self.ops_per_request * self.arrival_rate):
+            raise ValueError("ops_per_request * arrival_rate (store operations per second) must be finite, got "
+                             f"{self.ops_per_request:g} * {self.arrival_rate:g}")
 
     @property
     def op_rate(self) -> float:

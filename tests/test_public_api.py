@@ -174,7 +174,6 @@ PENDING = {
     "HedgedRequest": "open: 1 warning",
     "HedgedRequest.survival": "open: 1 warning",
     "OpenNetwork": "open: 1 unnamed",
-    "SessionStore": "open: 1 unnamed, 1 warning",
     "amdahl_speedup": "open: 1 accepted_bad",
     "best_sites": "open: 1 warning",
     "cache_failure": "open: 1 unnamed",
@@ -195,7 +194,6 @@ PENDING = {
     "simulate_datacenter_availability": "open: 2 hang, 1 unnamed, 2 warning",
     "simulate_hit_ratio": "open: 1 unnamed",
     "sweep": "the planner (being rewritten): 2 unnamed",
-    "users_losing_sessions": "open: 1 unnamed",
     "zipf_cache_items": "the planner (being rewritten): 1 hang, 3 unnamed",
 }
 

@@ -116,10 +116,13 @@ def test_overloaded_store_is_not_an_error():
     (lambda: simulate_sticky_loads(0, 4), 'users'),
     (lambda: users_losing_sessions(100, 4, failed=5), 'failed'),
     (lambda: users_losing_sessions(-1, 4), 'active_users'),
+    (lambda: users_losing_sessions(100, [4, 8]), 'servers'),
+    (lambda: users_losing_sessions(100, 2.5), 'servers'),
     (lambda: prob_session_interrupted(-1, 1), 'session_s'),
     (lambda: new_server_load_share(1.0, 3, 0.0), 'mean_session_s'),
     (lambda: time_to_rebalance(10.0, 1.0), 'fraction'),
     (lambda: SessionStore(100.0, 0.001, 0), 'nodes'),
+    (lambda: SessionStore(1e308, 0.001, 2, ops_per_request=10.0), 'ops_per_request'),
     (lambda: SessionStore(100.0, -0.001, 1), 'service_time_s'),
     (lambda: SessionStore(100.0, 0.001, 1).op_latency_quantile(1.0), 'q'),
 ])
