@@ -36,6 +36,7 @@ import numpy as np
 
 from .core.validation import (
     MAX_COUNT,
+    MAX_ELEMENTS,
     check_in_range,
     check_integer,
     check_nonnegative,
@@ -262,7 +263,7 @@ def service_availability(datacenters: int, utilization: float, dc_unavailability
     Parameters
     ----------
     datacenters : int
-        :math:`k \\ge 1`.
+        :math:`k \\ge 1`, at most 10^8 (``MAX_ELEMENTS``: the k-of-n sum has a term per data center).
     utilization : float
         Normal utilization of each data center, in [0, 1].
     dc_unavailability : float or array
@@ -270,8 +271,11 @@ def service_availability(datacenters: int, utilization: float, dc_unavailability
     max_utilization : float
         :math:`u_{\\max}` in (0, 1].
     """
+    k = check_integer(datacenters, "datacenters", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
+    u = check_probability(utilization, "utilization", scalar=True)
+    um = check_in_range(max_utilization, "max_utilization", 0.0, 1.0, low_open=True, scalar=True)
     check_probability(dc_unavailability, "dc_unavailability")
-    m = datacenters_needed(datacenters, utilization, max_utilization)
+    m = datacenters_needed(k, u, um)
     if m > datacenters:
         return 1.0 if np.ndim(dc_unavailability) == 0 else np.ones_like(np.asarray(dc_unavailability, float))
     return k_of_n_unavailability(m, datacenters, dc_unavailability)
@@ -299,18 +303,27 @@ def simulate_datacenter_availability(datacenters: int, needed: int, mttf_h: floa
     f = check_positive(mttf_h, "mttf_h", scalar=True)
     r = check_positive(mttr_h, "mttr_h", scalar=True)
     horizon = check_positive(horizon_h, "horizon_h", scalar=True)
-    nb = check_integer(n_batches, "n_batches", minimum=2, maximum=MAX_COUNT, scalar=True)
+    nb = check_integer(n_batches, "n_batches", minimum=2, maximum=MAX_ELEMENTS, scalar=True)
+    cycles = 1.2 * horizon / (f + r)  # up/down cycles drawn per data center, + 50 (inf past the float range)
+    if not 2 * k * (cycles + 50) <= MAX_ELEMENTS:
+        raise ValueError(f"datacenters * 2 (1.2 horizon_h / (mttf_h + mttr_h) + 50) events must be at most "
+                         f"10^8, got {2 * k * (cycles + 50):.3g} (datacenters={k}, horizon_h={horizon:g})")
     rng = np.random.default_rng(seed)
-    n_cycles = int(1.2 * horizon / (f + r)) + 50
+    n_cycles = int(cycles) + 50
+
+    def draw():  # periods beyond the horizon end past it whatever their length: capped, sums stay finite
+        return np.minimum(rng.exponential(f, n_cycles), horizon), np.minimum(rng.exponential(r, n_cycles), horizon)
+
     times, steps = [], []
     for _ in range(k):
-        up = rng.exponential(f, n_cycles)
-        down = rng.exponential(r, n_cycles)
-        fail = np.cumsum(up + down) - down          # end of each up period
-        repair = fail + down
+        up, down = draw()
+        with np.errstate(over="ignore"):  # a cycle that starts past the float range starts past the horizon
+            fail = np.cumsum(up + down) - down          # end of each up period
+            repair = fail + down
         while repair[-1] < horizon:                  # extremely rare: extend
-            more_up, more_down = rng.exponential(f, n_cycles), rng.exponential(r, n_cycles)
-            extra_fail = repair[-1] + np.cumsum(more_up + more_down) - more_down
+            more_up, more_down = draw()
+            with np.errstate(over="ignore"):
+                extra_fail = repair[-1] + np.cumsum(more_up + more_down) - more_down
             fail = np.concatenate((fail, extra_fail))
             repair = np.concatenate((repair, extra_fail + more_down))
         times += [fail, repair]

@@ -1,4 +1,5 @@
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -132,10 +133,27 @@ def test_replication_floor_against_measured_rtts():
     (lambda: simulate_datacenter_availability(2, 3, 100.0, 1.0), 'needed'),
     (lambda: simulate_datacenter_availability(2, 1, 0.0, 1.0), 'mttf_h'),
     (lambda: replication_delay_floor_ms(-1.0), 'distance_km'),
+    (lambda: service_availability([3, 4], 0.5, 0.01), 'datacenters'),
+    (lambda: service_availability(10**9, 0.5, 0.01), 'datacenters'),
+    (lambda: service_availability(3, [0.3, 0.6], 0.01), 'utilization'),
+    (lambda: service_availability(3, 0.5, 0.01, max_utilization=[0.8, 0.9]), 'max_utilization'),
+    (lambda: simulate_datacenter_availability(10**9, 1, 2000.0, 10.0), 'datacenters'),
+    (lambda: simulate_datacenter_availability(3, 1, 2000.0, 10.0, horizon_h=1e308), 'horizon_h'),
+    (lambda: simulate_datacenter_availability(3, 1, 1e-3, 1e-3), 'mttf_h'),
+    (lambda: simulate_datacenter_availability(3, 1, 2000.0, 10.0, n_batches=10**9), 'n_batches'),
 ])
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_simulated_periods_past_the_float_range_give_their_limit_without_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        never_fails = simulate_datacenter_availability(3, 2, 1e308, 10.0, horizon_h=1e5)
+        never_repaired = simulate_datacenter_availability(1, 1, 1.0, 1e308, horizon_h=1e5)
+    assert never_fails == (0.0, 0.0)
+    assert never_repaired[0] > 0.99  # down from its first failure (mean 1 h) to the end of 10^5 h
 
 
 # --- geographic failover, DNS and cross-region writes --------------------------------------------

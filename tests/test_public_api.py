@@ -190,8 +190,6 @@ PENDING = {
     "parallel_map": "core.parallel (API kept as is): 1 accepted_bad, 1 nan, 6 unnamed",
     "plan": "the planner (being rewritten): 2 unnamed",
     "servers_needed": "open: 1 unnamed",
-    "service_availability": "open: 4 unnamed",
-    "simulate_datacenter_availability": "open: 2 hang, 1 unnamed, 2 warning",
     "simulate_hit_ratio": "open: 1 unnamed",
     "sweep": "the planner (being rewritten): 2 unnamed",
     "zipf_cache_items": "the planner (being rewritten): 1 hang, 3 unnamed",
