@@ -197,7 +197,11 @@ def _occupancy(policy: str):
     """Probability that an item of popularity p is cached, as a function of x = p T."""
     if policy == "lru":
         return lambda x: -np.expm1(-x)
-    return lambda x: x / (1.0 + x)  # fifo and random
+
+    def fifo(x):  # and random; x = inf (p T past the float range) is cached for sure
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isinf(x), 1.0, x / (1.0 + x))
+    return fifo
 
 
 def characteristic_time(popularity, cache_size: int, policy: str = "lru") -> float:
@@ -228,7 +232,7 @@ def characteristic_time(popularity, cache_size: int, policy: str = "lru") -> flo
     Che, Tung and Wang (2002); Fricker, Robert and Roberts (2012).
     """
     p = _check_popularity(popularity)
-    c = _check_cache_size(cache_size, len(p))
+    c = _check_cache_size(cache_size, len(p), scalar=True)
     if policy not in ("lru", "fifo", "random"):
         raise ValueError(f"policy must be 'lru', 'fifo' or 'random', got {policy!r}")
     return _solve_t(p[p > 0], c, policy)
@@ -240,7 +244,9 @@ def _solve_t(p: np.ndarray, c: int, policy: str) -> float:
     occ = _occupancy(policy)
 
     def g(log_t: float) -> float:
-        return float(np.sum(occ(p * np.exp(log_t)))) - c
+        with np.errstate(over="ignore"):  # T past the float range: every item with p > 0 is cached
+            x = p * np.exp(log_t)
+        return float(np.sum(occ(x))) - c
 
     lo = np.log(c)  # sum occ(p T) <= sum p T = T, so g(ln C) <= 0
     hi = lo + 1.0
@@ -248,7 +254,9 @@ def _solve_t(p: np.ndarray, c: int, policy: str) -> float:
         hi += max(1.0, hi - lo)
     if g(lo) >= 0:
         return float(c)
-    return float(np.exp(optimize.brentq(g, lo, hi, xtol=1e-13, rtol=1e-14, maxiter=500)))
+    root = optimize.brentq(g, lo, hi, xtol=1e-13, rtol=1e-14, maxiter=500)
+    with np.errstate(over="ignore"):  # a root past the float range is T = inf
+        return float(np.exp(root))
 
 
 def hit_ratio(popularity, cache_size, policy: str = "lru"):
@@ -732,7 +740,7 @@ def simulate_hit_ratio(policy: str, cache_size: int, *, trace=None, popularity=N
     else:
         t = _check_trace(trace)
         n_catalogue = int(np.count_nonzero(np.bincount(t)))
-    c = _check_cache_size(cache_size, n_catalogue)
+    c = _check_cache_size(cache_size, n_catalogue, scalar=True)
     skip = int(len(t) * warm)
     counted = len(t) - skip
     if policy == "lru":
@@ -855,6 +863,9 @@ def cache_failure(arrival_rate: float, hit_ratio: float, backend_service_rate: f
     lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
     h = check_in_range(hit_ratio, "hit_ratio", 0.0, 1.0, high_open=True, scalar=True)
     mu = check_positive(backend_service_rate, "backend_service_rate", scalar=True)
+    if not lam / mu < MAX_COUNT:  # the cold backend's least stable count is past the counts of a model
+        raise ValueError(f"arrival_rate / backend_service_rate must be below 10^9 (the most servers a model "
+                         f"counts), got {lam:g} / {mu:g}")
     kw = {} if max_mean_wait_s is None else {"max_mean_wait_s": max_mean_wait_s}
     normal = lam * (1.0 - h)
     c_normal = servers_needed(normal, mu, **kw) if normal > 0 else 1
@@ -883,8 +894,8 @@ def _check_trace(trace) -> np.ndarray:
     return np.asarray(check_integer(t, "trace", minimum=0, maximum=MAX_ELEMENTS), dtype=np.int64)
 
 
-def _check_cache_size(cache_size, n_items: int):
-    c = check_integer(cache_size, "cache_size", minimum=1, maximum=MAX_ELEMENTS)
+def _check_cache_size(cache_size, n_items: int, *, scalar: bool = False):
+    c = check_integer(cache_size, "cache_size", minimum=1, maximum=MAX_ELEMENTS, scalar=scalar)
     if np.any(np.asarray(c) > n_items):
         raise ValueError(f"cache_size must be in [1, {n_items}] (the number of items), got {cache_size!r}")
     return c

@@ -89,14 +89,20 @@ def servers_needed(arrival_rate: float, service_rate: float, *,
         m = MMc(lam, mu, c)
         return bool(m.stable) and all(bool(check(m)) for check in checks)
 
+    if not lam / mu < MAX_COUNT:  # the least stable count is past the counts of a model
+        raise ValueError(f"arrival_rate / service_rate must be below 10^9 (the most servers a model counts), "
+                         f"got {lam:g} / {mu:g}")
     lo = int(np.floor(lam / mu)) + 1  # least stable c
     if ok(lo):
         return lo
     step = max(1, int(np.sqrt(lam / mu)))
-    hi = lo + step
+    hi = min(lo + step, MAX_COUNT)
     while not ok(hi):
+        if hi == MAX_COUNT:
+            raise ValueError(f"no count of at most 10^9 servers meets the targets at arrival_rate={lam:g}, "
+                             f"service_rate={mu:g}")
         lo, step = hi, step * 2
-        hi = lo + step
+        hi = min(lo + step, MAX_COUNT)
     while hi - lo > 1:  # invariant: not ok(lo), ok(hi)
         mid = (lo + hi) // 2
         if ok(mid):
@@ -154,6 +160,9 @@ def max_arrival_rate(service_rate: float, servers: int, *,
         p = check_in_range(max_prob_wait, "max_prob_wait", 0.0, 1.0, low_open=True, scalar=True)
         excess.append(lambda lam: MMc(lam, mu, c).prob_wait - p)
     cap = c * mu
+    if not np.isfinite(cap):
+        raise ValueError(f"servers * service_rate (the capacity, requests per second) must be finite, "
+                         f"got {c} * {mu:g}")
     lo, hi = cap * 1e-9, cap * (1.0 - 1e-12)
     best = float(cap)
     for g in excess:

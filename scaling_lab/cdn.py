@@ -67,7 +67,7 @@ def first_byte_ms(to_origin_ms, to_edge_ms, edge_to_origin_ms, hit_ratio: float,
 
 
 def _checked(arrival_rate, edge_shares, shared_popularity, local_popularity, locality):
-    total = check_positive(arrival_rate, "arrival_rate")
+    total = check_positive(arrival_rate, "arrival_rate", scalar=True)
     shares = np.asarray(check_probability(edge_shares, "edge_shares"), dtype=float)
     if not np.isclose(shares.sum(), 1.0):
         raise ValueError(f"edge_shares must sum to 1, got {shares.sum()!r}")
@@ -76,7 +76,7 @@ def _checked(arrival_rate, edge_shares, shared_popularity, local_popularity, loc
     for name, p in (("shared_popularity", shared), ("local_popularity", local)):
         if not np.isclose(p.sum(), 1.0):
             raise ValueError(f"{name} must sum to 1, got {p.sum()!r}")
-    return total, shares, shared, local, check_probability(locality, "locality")
+    return total, shares, shared, local, check_probability(locality, "locality", scalar=True)
 
 
 def edge_request_rates(arrival_rate: float, edge_shares, shared_popularity, local_popularity,

@@ -1,3 +1,4 @@
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -88,6 +89,22 @@ def test_cache_larger_than_catalogue_is_rejected():
         cache.simulate_hit_ratio("fifo", 4, trace=[0, 1, 2, 1])
     with pytest.raises(ValueError, match="policy"):
         cache.hit_ratio(p, 3, "mru")
+    with pytest.raises(ValueError, match="cache_size"):  # one size: the curve is hit_ratio's
+        cache.characteristic_time(p, [3, 4])
+    with pytest.raises(ValueError, match="cache_size"):
+        cache.simulate_hit_ratio("lru", [2, 3], trace=[0, 1, 2, 1])
+
+
+@pytest.mark.parametrize("policy", ["lru", "fifo", "random"])
+def test_one_item_near_the_float_range_gives_the_limit_without_warning(policy):
+    # one item holds almost all the weight: the other 49 have p ~ 1e-308, so T ~ 1e307 requests
+    # (the root search passes the float range on its way) and the hit ratio is 1 to the last digit
+    p = np.append(np.full(49, 1.0), 1e308)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = cache.characteristic_time(p, 10, policy)
+        h = cache.hit_ratio(p, 10, policy)
+    assert 1e306 < t < np.inf and h == pytest.approx(1.0)
 
 
 # --- exact simulation -----------------------------------------------------------
@@ -235,6 +252,8 @@ def test_cache_failure_headroom():
     assert f.headroom_servers == 95
     with pytest.raises(ValueError, match="hit_ratio"):
         cache.cache_failure(10.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="arrival_rate / backend_service_rate"):
+        cache.cache_failure(1e308, 0.5, 1.0)
 
 
 # -- TTL caches of bounded size, consistency, stampedes, bytes ------------------------------

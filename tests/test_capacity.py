@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaling_lab.capacity import n_plus_one_headroom, pooling_comparison
+from scaling_lab.capacity import max_arrival_rate, n_plus_one_headroom, pooling_comparison, servers_needed
 from scaling_lab.queueing import MMc
 
 rates = st.floats(0.01, 100.0)
@@ -68,6 +68,10 @@ def test_spare_costs_less_in_larger_pools():
     (lambda: n_plus_one_headroom(1.0, 4), "max_"),
     (lambda: n_plus_one_headroom(1.0, 4, max_prob_wait=1.5), "max_prob_wait"),
     (lambda: n_plus_one_headroom(1.0, 4, max_response_quantile=(0.99, 0.1)), "max_response_quantile"),  # service alone breaks it
+    (lambda: servers_needed(1e308, 1.0), "arrival_rate / service_rate"),  # more than 10^9 servers
+    (lambda: servers_needed(1.0, 1e-10), "arrival_rate / service_rate"),
+    (lambda: max_arrival_rate(1e308, 8), "service_rate"),  # a capacity past the float range
+    (lambda: n_plus_one_headroom(1e308, 8, max_mean_wait_s=0.5), "service_rate"),
 ])
 def test_bad_input_raises(call, name):
     with pytest.raises(ValueError, match=name):

@@ -55,6 +55,10 @@ def test_bad_input():
         cdn.first_byte_ms(1, 1, 1, -0.1)
     with pytest.raises(ValueError, match="arrival_rate"):
         cdn.edge_request_rates(0, SHARES, SHARED, LOCAL, 0.3)
+    with pytest.raises(ValueError, match="arrival_rate"):  # one total rate, shared by the edges
+        cdn.edge_request_rates([100, 200], SHARES, SHARED, LOCAL, 0.3)
+    with pytest.raises(ValueError, match="locality"):
+        cdn.central_hit_ratio(100, 60, SHARES, SHARED, LOCAL, [0.3, 0.6])
 
 
 # --- transfer cost -------------------------------------------------------------------------------
