@@ -103,7 +103,9 @@ def rtt_floor_ms(distance_km, route_factor: float = 1.0, *, speed_km_per_ms: flo
     d = np.asarray(check_nonnegative(distance_km, "distance_km"), dtype=float)
     r = check_in_range(route_factor, "route_factor", 1.0, np.inf, high_open=True, scalar=True)
     v = check_in_range(speed_km_per_ms, "speed_km_per_ms", 0.0, 299.792458, low_open=True, scalar=True)
-    with np.errstate(over="ignore"):  # a distance past the float range has an infinite floor
+    # past the float range the floor is inf (and 0 at distance 0, where 2 r overflowing makes inf * 0 = NaN):
+    # product_past_range recomputes those elements from logarithms
+    with np.errstate(over="ignore", invalid="ignore"):
         out = 2.0 * r * d / v
     return scalar_or_array(product_past_range(out, (2.0, r, d), (v,)))
 

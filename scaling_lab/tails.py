@@ -181,16 +181,22 @@ class HedgedRequest:
             if not callable(getattr(self.distribution, attr, None)):
                 raise ValueError(f"distribution must provide {attr}() (a frozen scipy distribution)")
 
+    def _sf(self, t):
+        """The distribution's survival function; a time whose standardized value passes the float range has
+        :math:`\\bar F = 0` (its limit), without scipy's overflow warning."""
+        with np.errstate(over="ignore"):
+            return self.distribution.sf(t)
+
     @property
     def extra_load(self) -> float:
         """Fraction of requests that send a second copy, :math:`\\bar F(d)`."""
-        return float(self.distribution.sf(self.delay_s))
+        return float(self._sf(self.delay_s))
 
     def survival(self, t):
         """:math:`P(R > t)` for ``t`` >= 0 seconds."""
         t = np.asarray(check_nonnegative(t, "t"), dtype=float)
         d = self.delay_s
-        sf = self.distribution.sf
+        sf = self._sf
         return scalar_or_array(np.where(t < d, sf(t), sf(t) * sf(np.maximum(t - d, 0.0))))
 
     def quantile(self, q):
@@ -210,7 +216,7 @@ class HedgedRequest:
     def mean(self) -> float:
         """:math:`E[R] = \\int_0^\\infty P(R > t)\\,dt` seconds (numerical quadrature)."""
         d = self.delay_s
-        first = integrate.quad(lambda t: float(self.distribution.sf(t)), 0.0, d)[0] if d > 0 else 0.0
+        first = integrate.quad(lambda t: float(self._sf(t)), 0.0, d)[0] if d > 0 else 0.0
         second = integrate.quad(lambda t: float(self.survival(t)), d, np.inf, limit=200)[0]
         return first + second
 

@@ -94,3 +94,6 @@ def test_rtt_floor_when_an_intermediate_product_leaves_the_float_range():
         assert geo.rtt_floor_ms(1e308) == pytest.approx(2.0 * (1e308 / geo.FIBRE_SPEED_KM_PER_MS), rel=1e-12)
         assert geo.rtt_floor_ms(1e308, 1e10) == np.inf
         assert geo.rtt_floor_ms(0.0) == 0.0
+        # 2 r overflows at distance 0 (inf * 0): a user on the site still has no distance to cover
+        at_site, one_km = geo.rtt_floor_ms(np.array([0.0, 1.0]), 1e308)
+        assert at_site == 0.0 and one_km == pytest.approx(2.0 * (1e308 / geo.FIBRE_SPEED_KM_PER_MS), rel=1e-12)

@@ -171,11 +171,8 @@ NAMES_ALLOWED = {("Slider", "values")}  # a slider's grid of named choices is a 
 # Callables that still fail, with the classes of their failures: strict xfail, so that fixing one
 # makes its entry fail until it is removed.  "open" ones are this layer's to fix.
 PENDING = {
-    "HedgedRequest": "open: 1 warning",
-    "HedgedRequest.survival": "open: 1 warning",
     "OpenNetwork": "open: 1 unnamed",
     "amdahl_speedup": "open: 1 accepted_bad",
-    "best_sites": "open: 1 warning",
     "entry_points": "the planner (being rewritten): 1 exception, 1 hang, 3 unnamed",
     "fit_usl": "open: 1 warning",
     "mva": "open: 1 hang, 1 warning",

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -53,6 +55,15 @@ def test_hedged_request_matches_simulation():
     assert r.mean() == pytest.approx(h.mean, rel=0.01)
     assert h.quantile(0.99) < dist.ppf(0.99)  # hedging cuts the tail
     assert h.quantile(0.5) == pytest.approx(dist.ppf(0.5), rel=1e-9)  # below the delay nothing changes
+
+
+def test_hedged_request_past_the_float_range_is_never_late_without_warning():
+    dist = stats.lognorm(0.5, scale=0.01)  # sf(1e308) standardizes 1e308 / 0.01: past the float range
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        never = tails.HedgedRequest(dist, 1e308)
+        assert never.extra_load == 0.0  # a hedge after 1e308 s is never sent
+        assert tails.HedgedRequest(dist, 0.02).survival(1e308) == 0.0
 
 
 def test_percentiles_cannot_be_averaged_but_histograms_merge():
