@@ -86,12 +86,17 @@ def usl_throughput(concurrency, sigma, kappa, base_throughput):
     except ValueError:
         raise ValueError("concurrency, sigma, kappa and base_throughput must broadcast together, got shapes "
                          f"{concurrency.shape}, {s.shape}, {k.shape} and {lam.shape}") from None
-    with np.errstate(over="ignore", invalid="ignore"):  # past the float range: the form divided by n, its limits
-        x = lam * concurrency / (1.0 + s * (concurrency - 1.0) + k * concurrency * (concurrency - 1.0))
+    return scalar_or_array(_usl(concurrency, s, k, lam))
+
+
+def _usl(n, s, k, lam):
+    """:math:`X(n)` of checked arrays; past the float range the form divided by :math:`n` gives the limits."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = lam * n / (1.0 + s * (n - 1.0) + k * n * (n - 1.0))
         far = ~np.isfinite(x)
         if far.any():
-            x = np.where(far, lam / (1.0 / concurrency + s * (1.0 - 1.0 / concurrency) + k * (concurrency - 1.0)), x)
-    return scalar_or_array(x)
+            x = np.where(far, lam / (1.0 / n + s * (1.0 - 1.0 / n) + k * (n - 1.0)), x)
+    return x
 
 
 def usl_peak_concurrency(sigma, kappa):
@@ -189,7 +194,7 @@ def fit_usl(concurrency, throughput) -> USLFit:
 
     def resid(p):
         s, k, lam = p
-        return lam * n / (1.0 + s * (n - 1.0) + k * n * (n - 1.0)) - xs
+        return _usl(n, s, k, lam) - xs
 
     lam0 = float(np.max(xs / n))  # one worker cannot beat the best per-worker rate seen
     best = None
@@ -201,7 +206,7 @@ def fit_usl(concurrency, throughput) -> USLFit:
             if best is None or sol.cost < best.cost:
                 best = sol
     s, k, lam = best.x
-    fitted = lam * n / (1.0 + s * (n - 1.0) + k * n * (n - 1.0))
+    fitted = _usl(n, s, k, lam)
     ss_tot = float(((xs - xs.mean()) ** 2).sum())
     r2 = 1.0 - float(((xs - fitted) ** 2).sum()) / ss_tot if ss_tot > 0 else 1.0
     return USLFit(float(s), float(k), float(lam * scale), n, x, r2)

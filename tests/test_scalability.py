@@ -102,3 +102,17 @@ def test_usl_throughput_past_the_float_range_takes_its_limits():
         assert usl_throughput(16, 0.05, 1e308, 100.0) == 0.0
     with pytest.raises(ValueError, match="sigma"):
         usl_throughput([1.0, 2.0, 4.0], [0.1, 0.2], 0.001, 100.0)
+
+
+def test_fit_with_a_concurrency_near_the_float_range_has_no_warning_or_nan():
+    import warnings
+
+    n = np.array([1.0, 2, 4, 8, 1e308])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_usl(n, np.array([100.0, 190, 340, 520, 640]))
+    assert np.isfinite([fit.sigma, fit.kappa, fit.base_throughput, fit.r_squared]).all()
+
+
+def test_amdahl_takes_fractional_workers_for_plotting():
+    assert amdahl_speedup(2.5, 0.0) == 2.5  # documented: a curve over real n, not only whole workers
