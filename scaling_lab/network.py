@@ -137,6 +137,11 @@ class OpenNetwork:
             self.routing = p
         if not (v > 0).any():
             raise ValueError("visits must send requests to at least one station")
+        with np.errstate(over="ignore"):
+            station_rates = np.multiply.outer(np.asarray(self.arrival_rate), v)
+        if not np.isfinite(station_rates).all():
+            raise ValueError("arrival_rate * visits (the stations' arrival rates) must be finite, got "
+                             f"{np.max(self.arrival_rate):g} * {v.max():g}")
         self.visits = v
         self._servers = np.array([s.servers for s in self.stations], dtype=np.int64)
         self._mu = np.array([s.service_rate for s in self.stations], dtype=float)
@@ -271,8 +276,15 @@ class MVAResult:
 
     @property
     def response_bound(self) -> np.ndarray:
-        """Asymptotic lower bound :math:`\\max(D, n D_{max} - Z)`."""
-        return np.maximum(self.total_demand, self.users * float(self.demands_s.max()) - self.think_time_s)
+        """Asymptotic lower bound :math:`\\max(D, n D_{max} - Z)` (inf past the float range)."""
+        with np.errstate(over="ignore"):
+            return np.maximum(self.total_demand, self.users * float(self.demands_s.max()) - self.think_time_s)
+
+
+MVA_MAX_USERS = 10**6
+"""Largest population :func:`mva` solves: the exact recursion visits every population up to it, a few
+seconds for a million (a judgement: far past the knee :math:`N^*` of any network measured here, where
+the throughput sits on its bound :math:`1/D_{max}`)."""
 
 
 def mva(demands_s, think_time_s: float, users: int) -> MVAResult:
@@ -299,7 +311,7 @@ def mva(demands_s, think_time_s: float, users: int) -> MVAResult:
     think_time_s : float
         Mean think time :math:`Z`, seconds (>= 0).
     users : int
-        Largest population :math:`N \\ge 1`; results are for every n up to it.
+        Largest population :math:`N \\ge 1`, at most :data:`MVA_MAX_USERS`; results are for every n up to it.
 
     Returns
     -------
@@ -313,20 +325,29 @@ def mva(demands_s, think_time_s: float, users: int) -> MVAResult:
     if d.ndim != 1:
         raise ValueError(f"demands_s must be 1-D, got shape {d.shape}")
     z = check_nonnegative(think_time_s, "think_time_s", scalar=True)
-    n_max = check_integer(users, "users", minimum=1, maximum=MAX_COUNT, scalar=True)
+    n_max = check_integer(users, "users", minimum=1, maximum=MVA_MAX_USERS, scalar=True)
+    # R_k(n) <= n D_k: where n (D + Z) could leave the float range, the recursion runs in a time unit
+    # 2^e times longer (exact: a power of two) and the results are converted back, inf past the range
+    top = max(float(d.max()), z)
+    scale = 2.0 ** -math.frexp(top)[1] if n_max * (len(d) + 1) * top >= 2.0**996 else 1.0
+    ds, zs = d * scale, z * scale
     x = np.empty(n_max)
     r = np.empty(n_max)
     q_all = np.empty((n_max, len(d)))
     res = np.empty((n_max, len(d)))
     q = np.zeros(len(d))
     for n in range(1, n_max + 1):
-        rk = d * (1.0 + q)
+        rk = ds * (1.0 + q)
         rt = rk.sum()
-        xn = n / (z + rt)
+        xn = n / (zs + rt)
         q = xn * rk
         x[n - 1], r[n - 1] = xn, rt
         q_all[n - 1], res[n - 1] = q, rk
-    return MVAResult(np.arange(1, n_max + 1), x, r, q_all, x[:, None] * d, res, d, float(z))
+    utilization = x[:, None] * ds
+    if scale != 1.0:
+        with np.errstate(over="ignore"):
+            x, r, res = x * scale, r / scale, res / scale
+    return MVAResult(np.arange(1, n_max + 1), x, r, q_all, utilization, res, d, float(z))
 
 
 # -- a pool of tokens held for the whole request -------------------------------------

@@ -135,10 +135,27 @@ def test_overload_is_inf_not_error_and_sweeps_broadcast():
     (lambda: mva([0.1, -0.2], 1.0, 3), 'demands_s'),
     (lambda: mva([0.1], -1.0, 3), 'think_time_s'),
     (lambda: mva([0.1], 1.0, 0), 'users'),
+    (lambda: mva([0.1], 1.0, 10**6 + 1), 'users'),  # the recursion visits every population
+    (lambda: OpenNetwork(5.0, [("a", 1, 1.0), ("b", 1, 1.0)], visits=[1.0, 1e308]), 'visits'),
+    (lambda: OpenNetwork(1e308, [("a", 1, 1.0)], visits=[2.0]), 'arrival_rate'),
 ])
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_mva_with_a_demand_near_the_float_range_gives_its_limits_without_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = mva([0.01, 0.02, 1e308], 1.0, 20)
+        bound = res.response_bound
+    assert np.all(res.throughput == 1e-308)  # the bottleneck's capacity 1/D_max from the first user on
+    assert res.response[0] == pytest.approx(1e308) and np.all(np.isinf(res.response[1:]))
+    assert res.queue_lengths[-1, -1] == pytest.approx(20.0) and np.isinf(bound[-1])
+    for name in ("throughput", "response", "queue_lengths", "utilization", "residence"):
+        assert not np.isnan(getattr(res, name)).any()
 
 
 # -- held pools: blocking workers, connection pools -----------------------------------

@@ -172,9 +172,7 @@ NAMES_ALLOWED = {("Slider", "values")}  # a slider's grid of named choices is a 
 # Callables that still fail, with the classes of their failures: strict xfail, so that fixing one
 # makes its entry fail until it is removed.  "open" ones are this layer's to fix.
 PENDING = {
-    "OpenNetwork": "open: 1 unnamed",
     "entry_points": "the planner (being rewritten): 1 exception, 1 hang, 3 unnamed",
-    "mva": "open: 1 hang, 1 warning",
     "parallel_map": "core.parallel (API kept as is): 1 accepted_bad, 1 nan, 6 unnamed",
     "plan": "the planner (being rewritten): 2 unnamed",
     "sweep": "the planner (being rewritten): 2 unnamed",
