@@ -154,7 +154,8 @@ EXAMPLES = {
     "amdahl_speedup": {"workers": 4.0},  # real n > 0, documented: "fractional values allowed for plotting"
     "time_average_in_system": {},
     "zipf_cache_items": {"n_items": 1e6, "alpha": 0.9, "hit_ratio": 0.5},
-    "plan": {"daily_users": 1e5}, "sweep": {"daily_users": [1e4, 1e5]}, "entry_points": {"max_users": 1e6},
+    "plan": {"daily_users": 1e5}, "sweep": {"daily_users": [1e4, 1e5]},
+    "entry_points": {"max_users": 1e6, "points_per_decade": 2},  # a coarse grid: 0.3 s of CPU, not 1 s
     "Slider": {"name": "x", "label": "x", "values": [1, 2, 3]},
     "Explorer": {"draw": lambda x=1: sl.latency_vs_load_figure(0.01, 4, points=10),
                  "sliders": [sl.Slider("x", "x", [1, 2])]},
@@ -172,11 +173,7 @@ NAMES_ALLOWED = {("Slider", "values")}  # a slider's grid of named choices is a 
 # Callables that still fail, with the classes of their failures: strict xfail, so that fixing one
 # makes its entry fail until it is removed.  "open" ones are this layer's to fix.
 PENDING = {
-    "entry_points": "the planner (being rewritten): 1 exception, 1 hang, 3 unnamed",
     "parallel_map": "core.parallel (API kept as is): 1 accepted_bad, 1 nan, 6 unnamed",
-    "plan": "the planner (being rewritten): 2 unnamed",
-    "sweep": "the planner (being rewritten): 2 unnamed",
-    "zipf_cache_items": "the planner (being rewritten): 1 hang, 3 unnamed",
 }
 
 

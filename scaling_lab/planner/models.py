@@ -16,7 +16,7 @@ from scipy import special
 from .. import geography
 from ..availability import k_of_n_unavailability, primary_failover
 from ..capacity import max_arrival_rate
-from ..core.validation import check_open_probability, check_positive
+from ..core.validation import MAX_INT, check_in_range, check_open_probability, check_positive
 from ..sharding import expected_skew
 
 __all__ = ["zipf_cache_items"]
@@ -47,7 +47,7 @@ def zipf_cache_items(n_items: float, alpha: float, hit_ratio: float) -> int:
     probability :math:`h(C) = H_{C,\\alpha} / H_{N,\\alpha}`, with the
     generalized harmonic number :math:`H_{n,\\alpha} = \\sum_{i \\le n} i^{-\\alpha}`
     (Euler-Maclaurin for :math:`n \\ge 1000`, so catalogues of :math:`10^{12}`
-    objects cost nothing).  Returns the least :math:`C` with
+    objects cost nothing; at most :math:`2^{53}`).  Returns the least :math:`C` with
     :math:`h(C) \\ge` ``hit_ratio``.
 
     References
@@ -55,9 +55,10 @@ def zipf_cache_items(n_items: float, alpha: float, hit_ratio: float) -> int:
     L. Breslau, P. Cao, L. Fan, G. Phillips and S. Shenker, *Web caching and
     Zipf-like distributions: evidence and implications*, INFOCOM 1999.
     """
-    n = check_positive(n_items, "n_items")
-    a = check_positive(alpha, "alpha")
-    h = check_open_probability(hit_ratio, "hit_ratio")
+    # at most 2^53 objects: every count is an exact float, so the bisection ends (53 steps at most)
+    n = check_in_range(n_items, "n_items", 0.0, float(MAX_INT), low_open=True, scalar=True)
+    a = check_positive(alpha, "alpha", scalar=True)
+    h = check_open_probability(hit_ratio, "hit_ratio", scalar=True)
     n = max(1.0, math.floor(n))
     target = h * float(_generalized_harmonic(n, a))
     lo, hi = 0.0, n  # h(lo) < target <= h(hi)

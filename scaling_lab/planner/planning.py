@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.parallel import parallel_map
-from ..core.validation import check_in_range, check_integer, check_positive
+from ..core.validation import check_in_range, check_integer
 from .assumptions import Assumptions, resolve_assumptions
 from . import steps as _steps
 from .steps import COMPONENTS, Tier, item_as_attribute
@@ -118,6 +118,15 @@ class Plan:
         return self.report()
 
 
+MAX_DAILY_USERS = 1e10
+"""Most daily users a plan is drawn for: more people than live on Earth (a judgement; the sizing rules hold
+to it, and past it counts such as shards leave the models' ranges)."""
+
+
+def _check_users(daily_users, name: str, *, scalar: bool):
+    return check_in_range(daily_users, name, 0.0, MAX_DAILY_USERS, low_open=True, scalar=scalar)
+
+
 def _plan(users: float, a: Assumptions) -> Plan:
     tiers: dict[str, Tier] = {}
     for step in _steps.STEPS:
@@ -131,7 +140,7 @@ def plan(daily_users: float, assumptions: Assumptions | None = None, **overrides
     Parameters
     ----------
     daily_users : float
-        Daily active users, > 0.
+        Daily active users, in (0, 10^10] (:data:`MAX_DAILY_USERS`).
     assumptions : Assumptions, optional
         Everything else (defaults: ``Assumptions``).
     **overrides
@@ -154,7 +163,7 @@ def plan(daily_users: float, assumptions: Assumptions | None = None, **overrides
     ----------
     See ``scaling_lab.planner.steps``.
     """
-    users = check_positive(daily_users, "daily_users")
+    users = _check_users(daily_users, "daily_users", scalar=True)
     return _plan(users, resolve_assumptions(assumptions, overrides))
 
 
@@ -166,15 +175,23 @@ def _row(users: float, a: Assumptions) -> dict:
 def sweep(daily_users, assumptions: Assumptions | None = None, **overrides) -> pd.DataFrame:
     """:meth:`Plan.counts` and :attr:`Plan.needed` for every user count in ``daily_users`` (one row each).
 
-    The plans run through :func:`scaling_lab.core.parallel.parallel_map`.
+    ``daily_users`` is one number or a 1-D sequence, each in (0, 10^10].  The plans run through
+    :func:`scaling_lab.core.parallel.parallel_map`.
     """
-    users = np.atleast_1d(np.asarray(check_positive(daily_users, "daily_users"), dtype=float))
+    users = np.atleast_1d(np.asarray(_check_users(daily_users, "daily_users", scalar=False), dtype=float))
+    if users.ndim != 1:
+        raise ValueError(f"daily_users must be one number or a 1-D sequence, got an array of shape {users.shape}")
     a = resolve_assumptions(assumptions, overrides)
     return pd.DataFrame(parallel_map(partial(_row, a=a), [float(u) for u in users]))
 
 
 def _needed(users: float, a: Assumptions) -> dict:
     return _plan(users, a).needed
+
+
+MAX_POINTS_PER_DECADE = 100
+"""Densest grid :func:`entry_points` evaluates (a judgement: every grid point is a whole plan, and the
+bisection refines the entry points to ``rtol`` anyway)."""
 
 
 def entry_points(assumptions: Assumptions | None = None, *, max_users: float = 1e8,
@@ -185,16 +202,19 @@ def entry_points(assumptions: Assumptions | None = None, *, max_users: float = 1
     :func:`scaling_lab.core.parallel.parallel_map`); at the first grid point
     where a component appears, bisection on :math:`\\log(\\mathrm{DAU})` narrows
     the entry point to a relative ``rtol``.  A component needed already at one
-    user has entry point 1; one never needed up to ``max_users`` has ``None``.
+    user has entry point 1; one never needed up to ``max_users`` (at most
+    10^10, :data:`MAX_DAILY_USERS`) has ``None``.  ``points_per_decade`` is at
+    most :data:`MAX_POINTS_PER_DECADE`.
 
     Returns
     -------
     dict
         Component key -> daily users (float) or None.
     """
-    top = check_in_range(max_users, "max_users", 1.0, math.inf, low_open=True, high_open=True)
-    ppd = check_integer(points_per_decade, "points_per_decade", minimum=1)
-    tol = check_in_range(rtol, "rtol", 0.0, 1.0, low_open=True, high_open=True)
+    top = check_in_range(max_users, "max_users", 1.0, MAX_DAILY_USERS, low_open=True, scalar=True)
+    ppd = check_integer(points_per_decade, "points_per_decade", minimum=1, maximum=MAX_POINTS_PER_DECADE,
+                        scalar=True)
+    tol = check_in_range(rtol, "rtol", 0.0, 1.0, low_open=True, high_open=True, scalar=True)
     a = resolve_assumptions(assumptions, overrides)
     grid = np.logspace(0.0, math.log10(top), max(2, int(math.ceil(math.log10(top) * ppd)) + 1))
     flags = parallel_map(partial(_needed, a=a), [float(u) for u in grid])

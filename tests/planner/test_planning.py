@@ -309,3 +309,28 @@ def test_bad_entry_point_arguments_raise():
         entry_points(max_users=0.5)
     with pytest.raises(ValueError, match="n_items"):
         zipf_cache_items(0, 1.0, 0.5)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: plan(1e11), "daily_users"),  # more than 10^10: shard counts leave the models' ranges
+    (lambda: plan([1e4, 1e5]), "daily_users"),  # one plan, one number: sweep takes several
+    (lambda: sweep(np.ones((2, 2)) * 1e4), "daily_users"),
+    (lambda: sweep([1e4, 1e308]), "daily_users"),
+    (lambda: entry_points(max_users=1e11), "max_users"),
+    (lambda: entry_points(max_users=[1e4, 1e5]), "max_users"),
+    (lambda: entry_points(max_users=1e4, points_per_decade=101), "points_per_decade"),
+    (lambda: entry_points(max_users=1e4, points_per_decade=[2, 3]), "points_per_decade"),
+    (lambda: entry_points(max_users=1e4, rtol=[0.1, 0.2]), "rtol"),
+    (lambda: zipf_cache_items(1e308, 1.0, 0.5), "n_items"),  # at most 2^53 objects: the bisection ends
+    (lambda: zipf_cache_items([1e6, 1e7], 1.0, 0.5), "n_items"),
+    (lambda: zipf_cache_items(1e6, [0.8, 0.9], 0.5), "alpha"),
+    (lambda: zipf_cache_items(1e6, 0.8, [0.5, 0.9]), "hit_ratio"),
+])
+def test_planner_refuses_bad_input_by_name(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+def test_a_plan_is_drawn_up_to_ten_billion_daily_users():
+    p = plan(1e10)
+    assert p.machines > 0 and np.isfinite(p.monthly_cost)
