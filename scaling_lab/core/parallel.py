@@ -45,7 +45,8 @@ def parallel_map(func: Callable[..., Any], items: Iterable[Any], *, seed: int | 
     func : callable
         A picklable function of one item (and of ``seed=`` when ``seed`` is given).
     items : iterable
-        The task inputs, in order; results come back in the same order.
+        The task inputs, in order; results come back in the same order (empty in, empty out).
+        They are passed to ``func`` as they are: checking them is ``func``'s work.
     seed : int or None
         If given, task ``i`` is called with its own seed from
         ``SeedSequence(seed).spawn(len(items))[i]``: reproducible whatever the
@@ -56,7 +57,10 @@ def parallel_map(func: Callable[..., Any], items: Iterable[Any], *, seed: int | 
     """
     if not callable(func):
         raise ValueError(f"func must be callable, got {func!r}")
-    items = list(items)
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(f"items must be an iterable of task inputs, got {items!r}") from None
     if seed is None:
         calls = (joblib.delayed(func)(item) for item in items)
     else:

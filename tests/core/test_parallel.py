@@ -60,3 +60,13 @@ def test_replications_on_a_dask_cluster_give_the_serial_numbers():
 def test_bad_input_raises(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+@pytest.mark.parametrize("items", [None, 3, True, 1j, object()])
+def test_items_that_are_not_iterable_are_refused_by_name(items):
+    with pytest.raises(TypeError, match="items"):
+        sl.parallel_map(abs, items)
+
+
+def test_empty_items_give_empty_results():
+    assert sl.parallel_map(abs, []) == []
