@@ -181,6 +181,9 @@ _IMBALANCE = (("sessions_peak", "busiest / mean: users at once"), ("activity_pea
 def sticky_sessions_table(rec: dict) -> pd.DataFrame:
     """Per pool: the busiest server over the mean and the p99 (ms), model (formula), simulated, replayed, measured.
 
+    Also the servers' busy fraction over the counted part of the runs (the
+    service times the servers stamped, over time and workers), mean and busiest.
+
     The formula is :func:`~scaling_lab.sessions.sticky_peak_load_factor` at the
     measured users per server (random pinning only; for requests per window the
     Poisson noise of the requests adds :math:`1/(m w)` to :math:`c^2`); the
@@ -195,6 +198,9 @@ def sticky_sessions_table(rec: dict) -> pd.DataFrame:
         stateless = r["config"].startswith("stateless")
         rows.append({"pool": r["config"], "quantity": "users at once per server", "model": "", "simulated": "",
                      "replay": "", "measured": _pm(r["users_per_server"], r["users_per_server_ci"], 1, 1)})
+        for col, label in (("utilization", "busy, mean of the servers (%)"), ("max_utilization", "busy, busiest server (%)")):
+            rows.append({"pool": r["config"], "quantity": label, "model": "", "simulated": "", "replay": "",
+                         "measured": _pm(r[col], r[f"{col}_ci"], 100, 0)})
         for col, label in _IMBALANCE:
             if stateless and col != "requests_peak":
                 continue
