@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import gc
-import json
 import math
-import selectors
 import sys
 import time
-from pathlib import Path
 
+from ._webapp import serve
 from .process import LAB_HOST
 
 
@@ -76,17 +73,7 @@ def _make_app(cfg: dict):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from aiohttp import web
-
-    argv = sys.argv[1:] if argv is None else argv
-    cfg = json.loads(Path(argv[0]).read_text())
-    loop = asyncio.SelectorEventLoop(selectors.SelectSelector())  # microsecond timeouts (see _webapp)
-    asyncio.set_event_loop(loop)
-    app = _make_app(cfg)
-    gc.freeze()
-    web.run_app(app, host=LAB_HOST, port=int(cfg["port"]), access_log=None, print=None,
-                shutdown_timeout=1.0, backlog=1024, loop=loop)
-    return 0
+    return serve(_make_app, argv)
 
 
 if __name__ == "__main__":

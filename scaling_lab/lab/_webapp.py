@@ -128,7 +128,8 @@ def _make_app(cfg: dict):
     return app
 
 
-def main(argv: list[str] | None = None) -> int:
+def serve(make_app, argv: list[str] | None = None) -> int:
+    """Run the aiohttp application ``make_app(config)`` on 127.0.0.1; ``argv[0]`` is the JSON config's path."""
     from aiohttp import web
 
     argv = sys.argv[1:] if argv is None else argv
@@ -137,11 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     # which would lengthen each sleep by 0.5 ms on average.  (select handles up to 1024 sockets.)
     loop = asyncio.SelectorEventLoop(selectors.SelectSelector())
     asyncio.set_event_loop(loop)
-    app = _make_app(cfg)
+    app = make_app(cfg)
     gc.freeze()  # keep the start-up objects out of later collections (shorter pauses)
     web.run_app(app, host=LAB_HOST, port=int(cfg["port"]), access_log=None, print=None,
                 shutdown_timeout=1.0, backlog=1024, loop=loop)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return serve(_make_app, argv)
 
 
 if __name__ == "__main__":

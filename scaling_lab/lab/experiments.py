@@ -80,8 +80,8 @@ from ..queueing import MMc
 from ..scalability import fit_usl
 from ..simulation import Deterministic, Exponential, HyperExponential, LogNormal, PoissonArrivals, RenewalArrivals
 from ..simulation import simulate_queue
-from ._checks import check_in_range, check_integer
-from .loadgen import LoadResult, closed_loop, latency_summary, open_loop
+from ._checks import check_integer
+from .loadgen import closed_loop, latency_summary, open_loop
 from .process import realtime_available
 from .recording import component_versions, machine_info, read_recording, write_recording
 from .replay import replay

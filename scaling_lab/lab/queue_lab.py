@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ..backlog import burst_backlog, delivery_outcome, workers_for_drain_time
-from ._checks import check_integer, check_positive
+from ._checks import check_integer
 from .process import Component, realtime_available, realtime_prefix
 from .redis_server import Redis
 

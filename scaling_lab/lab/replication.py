@@ -505,7 +505,6 @@ def measure_failover(*, synchronous: bool, write_rate: float = 1500.0, writers: 
         for th in threads:
             th.start()
         time.sleep(max(0.0, t0 + kill_after_s - time.monotonic()))
-        acked_before = sum(int(np.isfinite(a).sum()) for a in acked)
         crash["at"] = time.monotonic()
         primary.crash()
         p0 = time.monotonic()

@@ -59,7 +59,6 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from ..queueing import MMc
 from ..sessions import SessionStore, simulate_sticky_loads, sticky_peak_load_factor, users_losing_sessions
 from ..simulation import Exponential, fcfs_start_times
 from ._checks import check_choice, check_in_range, check_integer, check_nonnegative, check_positive
