@@ -71,8 +71,8 @@ lab-deps:
 
 # The lab tests start real servers: they run after the others, one at a time (they measure latency).
 test: site browser-deps lab-deps dask-deps
-	$(BIN)/python -m pytest -n auto --dist loadfile --nbval-lax --nbval-sanitize-with tests/sanitize.cfg -m "not lab" tests notebooks
-	$(BIN)/python -m pytest -m lab tests -q
+	$(BIN)/python -m pytest -n auto --dist loadfile --durations=15 --nbval-lax --nbval-sanitize-with tests/sanitize.cfg -m "not lab" tests notebooks
+	$(BIN)/python -m pytest -m lab tests -q --durations=10
 
 # Run every lab experiment's full version on this machine and record it under data/lab/ (minutes).
 experiments: venv lab-deps
