@@ -176,8 +176,7 @@ NAMES_ALLOWED = {("Slider", "values")}  # a slider's grid of named choices is a 
 
 # Callables that still fail, with the classes of their failures: strict xfail, so that fixing one
 # makes its entry fail until it is removed.  "open" ones are this layer's to fix.
-PENDING = {
-}
+PENDING: dict[str, str] = {}
 
 
 # ---------------------------------------------------------------------------

@@ -106,8 +106,9 @@ def slo_line(y: float, label: str) -> dict:
 
 
 MAX_POINTS = 10_000
-_MAX_MS = float(np.finfo(float).max)
 """Most rates :func:`latency_vs_load_figure` draws (a judgement: more than a screen's pixels)."""
+
+_MAX_MS = float(np.finfo(float).max)  # the largest SLO in milliseconds: slo_s at most this / 1000
 
 
 def latency_vs_load_figure(service_time_s: float, servers: int, *, slo_s: float | None = None,
