@@ -134,3 +134,62 @@ def test_report_functions_refuse_other_recordings():
     for name in database_report.__all__:
         with pytest.raises(ValueError, match="rec"):
             getattr(database_report, name)({"summary": pd.DataFrame()})
+
+
+# --------------------------------------------------------------------------- the report, on a synthetic recording
+
+def _synthetic_recording() -> dict:
+    """A recording whose every number is chosen: stack overhead 1 ms, database 50 ms (SCV 0.1), web 15 ms."""
+    dist = {f"{c}_{k}": v for c, m in (("db_s", 0.050), ("lookup_s", 0.001), ("aggregate_s", 0.049), ("web_s", 0.015))
+            for k, v in (("mean", m), ("scv", 0.1), ("p50", m), ("p99", 2 * m))}
+    service = pd.DataFrame([{"n": 500, **dist, "overhead_mean": 0.020}])  # 20 ms: waits for a connection included
+    runs = pd.DataFrame({"rho": [0.5, 0.5], "meas_mean": [0.0700, 0.0760], "worker_wait_mean": [0.0, 0.0],
+                         "web_mean": [0.015, 0.016], "pool_wait_mean": [0.003, 0.008], "db_mean": [0.0510, 0.0510]})
+    summary = pd.DataFrame([{"rho": 0.5, "arrival_rate": 20.0, "meas_mean": 0.073, "meas_mean_ci": 0.03,
+                             "replay_mean": 0.072, "replay_mean_ci": 0.03, "meas_p99": 0.2, "meas_p99_ci": 0.05,
+                             "replay_p99": 0.2, "replay_p99_ci": 0.05, "sim_p99": 0.180, "meas_db_mean": 0.051,
+                             "meas_db_mean_ci": 0.002, "meas_db_scv": 0.1, "meas_web_mean": 0.0155}])
+    blocking = pd.DataFrame([{"blocking": b, "arrival_rate": 20.0, "model_capacity": 40.0, "model_worker_wait": 0.01 * b,
+                              "meas_worker_wait_mean": 0.005 * b, "meas_worker_wait_mean_ci": 0.001,
+                              "model_prob_worker_wait": 0.2 * b, "meas_prob_worker_wait": 0.1 * b,
+                              "meas_prob_worker_wait_ci": 0.05, "meas_pool_wait_mean": 0.01,
+                              "meas_pool_wait_mean_ci": 0.005, "model_mean": 0.100, "sim_mean": 0.090,
+                              "replay_mean": 0.08, "replay_mean_ci": 0.01, "meas_mean": 0.08, "meas_mean_ci": 0.01}
+                             for b in (False, True)])
+    closed = pd.DataFrame({"users": [1, 200], "meas_throughput": [6.0, 39.0], "meas_mean": [0.07, 5.0]})
+    setup = pd.DataFrame([{"web_service_s": 0.015, "web_workers": 4, "pool_size": 2, "think_time_s": 0.1,
+                           "db_capacity": 40.0}])
+    return {"service": service, "runs": runs, "summary": summary, "blocking": blocking, "closed": closed,
+            "setup": setup, "meta": {}}
+
+
+def test_report_models_carry_the_runs_overhead_not_the_service_runs():
+    """The overhead is latency minus the server's five stamped parts (1 ms here), and every model adds it once."""
+    from scaling_lab.lab import database_report as dr
+
+    rec = _synthetic_recording()
+    assert dr.database_service_table(rec).loc["overhead (client, loopback, HTTP)", "mean (ms)"].startswith("1.00 ±")
+    row = dr.database_tier_table(rec).iloc[0]
+    expected = sl.MMc(20.0, 1 / 0.015, 4).mean_response + sl.MGc(20.0, 1 / 0.050, 2, scv=0.1).mean_response + 0.001
+    assert float(row[("mean (ms)", "model")]) == pytest.approx(expected * 1e3, abs=0.05)
+    assert float(row[("p99 (ms)", "simulated")]) == pytest.approx((0.180 - 0.020 + 0.001) * 1e3, abs=0.5)
+    assert row[("during the run", "db busy")] == "51%"  # 20 req/s x 51 ms over 2 connections
+    b = dr.database_blocking_table(rec)
+    assert float(b.loc[("blocking", "20.0"), ("mean (ms)", "model")]) == pytest.approx(81.0, abs=0.05)
+
+
+def test_closed_report_meets_the_two_asymptotes():
+    """One user never waits (X = 1/(Z + overhead + D)); many users saturate the pool (X = c/D_db)."""
+    from scaling_lab.lab import database_report as dr
+
+    rec = _synthetic_recording()
+    table = dr.database_closed_table(rec)
+    one = 1 / (0.1 + 0.001 + 0.015 + 0.050)
+    assert float(table.loc[1, ("throughput (req/s)", "exact model")]) == pytest.approx(one, abs=0.05)
+    assert float(table.loc[1, ("mean response (ms)", "exact model")]) == pytest.approx(66.0, abs=0.5)
+    assert float(table.loc[1, ("mean response (ms)", "MVA (Seidmann)")]) == pytest.approx(66.0, abs=0.5)
+    assert float(table.loc[200, ("throughput (req/s)", "exact model")]) == pytest.approx(2 / 0.050, abs=0.05)
+    m = dr._closed_models(rec, 200)
+    assert m["knee"] == pytest.approx((0.015 + 0.050 + 0.1 + 0.001) / 0.025)
+    for fig in (dr.database_tier_figure(rec), dr.database_closed_figure(rec)):
+        assert len(fig.data) >= 3
