@@ -6,12 +6,14 @@ half-width over the repeated runs, unless a table says otherwise.
 * Chapter 5 (:mod:`scaling_lab.lab.replication`): :func:`replication_lag_table` and
   :func:`replication_lag_figure` (lag against write rate, the chapter's M/M/1 lag model
   :class:`~scaling_lab.replication.ReplicationLag` with the measured apply rate and fixed delay,
-  the same-path replay, the measurement), :func:`stale_reads_table` and :func:`stale_reads_figure`
+  the same-path replay, the measurement; runs in which the replica stalled are shown, not averaged),
+  :func:`stale_reads_table` and :func:`stale_reads_figure`
   (read-your-writes against ``stale_read_probability``), :func:`commit_latency_table`,
   :func:`failover_table` (writes lost against ``expected_writes_lost``).
 * Chapter 6 (:mod:`scaling_lab.lab.caching`): :func:`redis_hit_ratio_table` and
   :func:`redis_hit_ratio_figure` (Redis's sampled eviction against the exact policies on the same
-  request stream and the analytic hit ratios, at the number of keys Redis held).
+  request stream and the analytic hit ratios, at the number of keys Redis held; or, ``against="turnover"``,
+  where ``allkeys-lru`` lands between RANDOM and LRU against how long a key stays cached).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import plotly.graph_objects as go
 
 from ..cache import hit_ratio, zipf_popularity
 from ..presentation.plotting import COLORS
-from .replication import lag_model
+from ._checks import check_choice
+from .replication import lag_model, summarize_lag_runs
 from .report import _pm
 
 __all__ = ["replication_lag_table", "replication_lag_figure", "stale_reads_table", "stale_reads_figure",
@@ -31,9 +34,44 @@ __all__ = ["replication_lag_table", "replication_lag_figure", "stale_reads_table
 # --------------------------------------------------------------------------- chapter 5
 
 
+#: A lag run whose median lag exceeds this (s) is set aside as a replica *stall*: at ρ ≤ 0.9 and the
+#: measured apply rate the M/M/1 lag's p99 stays under 0.2 s, so half the writes a quarter second late
+#: is the replica stopping, not queueing (the run is shown, counted in ``stalled``, not averaged).
+MAX_MEDIAN_LAG_S = 0.25
+
+
+def _stalled(runs: pd.DataFrame) -> pd.Series:
+    """The lag runs in which the replica stalled (median lag over ``MAX_MEDIAN_LAG_S``)."""
+    return runs["lag_p50"] > MAX_MEDIAN_LAG_S
+
+
+def _lag_summary(rec: dict) -> pd.DataFrame:
+    """The recorded lag runs summarized over the runs kept, with the model and the replay.
+
+    :func:`~scaling_lab.lab.replication.summarize_lag_runs` of the recorded
+    runs (it sets aside the runs whose writes went out late, counted in
+    ``set_aside``), without the runs in which the replica stalled (counted in
+    ``stalled``; all are kept where every run of a rate stalled), so that
+    the fixed delay is fitted on the replica's steady state.  A recording
+    without the per-run queue replay (``replay_queue_mean``) is read from its
+    stored summary.
+    """
+    runs = rec["runs"]
+    if "replay_queue_mean" not in runs:
+        return rec["summary"].assign(set_aside=rec["summary"].get("set_aside", 0), stalled=0)
+    runs = runs.assign(stalled=_stalled(runs))
+    kept = pd.concat([g if g["stalled"].all() else g[~g["stalled"]]
+                      for _, g in runs.groupby(["regime", "write_rate"], sort=False)])
+    out = summarize_lag_runs(kept.drop(columns="stalled"))
+    counts = runs.groupby(["regime", "write_rate"], sort=False)["stalled"].sum()
+    all_stalled = runs.groupby(["regime", "write_rate"], sort=False)["stalled"].all()
+    out["stalled"] = [0 if all_stalled[(r, w)] else int(counts[(r, w)]) for r, w in zip(out["regime"], out["write_rate"])]
+    return out
+
+
 def _regime_models(rec: dict) -> pd.DataFrame:
     """Per regime of a ``replication-lag`` recording: the measured apply rate μ and the fitted fixed delay D (s)."""
-    s = rec["summary"]
+    s = _lag_summary(rec)
     mu = rec["runs"].groupby("regime", sort=False)["apply_rate"].first()
     out = s.groupby("regime", sort=False)["delay_s"].first().to_frame()
     out["apply_rate"] = mu
@@ -45,13 +83,21 @@ def replication_lag_table(rec: dict) -> pd.DataFrame:
 
     ``ρ`` is the write rate over the replica's measured apply rate μ; the
     model's fixed delay D is fitted at each regime's lowest rate (so the
-    model meets the measured mean there by construction).  The last column is
+    model meets the measured mean there, unless the measurement is below the
+    bare M/M/1 lag, when D is 0).  The last column is
     the share of writes the replica showed before the client received the
-    commit acknowledgement.
+    commit acknowledgement.  ``runs`` counts the runs averaged, those set
+    aside because the writes went out over 250 ms late at p99 (``late``: the
+    machine held up the primary or the generator) and those in which the
+    replica stalled (``stalled``: median lag over ``MAX_MEDIAN_LAG_S``).
     """
     rows = []
-    for _, r in rec["summary"].iterrows():
-        rows.append({"regime": r["regime"], "writes/s": f"{r['write_rate']:.0f}", "ρ": f"{r['rho']:.2g}",
+    for _, r in _lag_summary(rec).iterrows():
+        aside = int(r["set_aside"])
+        rows.append({"regime": r["regime"], "apply rate μ (/s)": f"{r['apply_rate']:,.0f}",
+                     "writes/s": f"{r['write_rate']:.0f}", "ρ": f"{r['rho']:.2g}",
+                     "runs": f"{int(r['repeats'])}" + (f" (+{aside} late)" if aside else "")
+                     + (f" (+{int(r['stalled'])} stalled)" if r["stalled"] else ""),
                      "mean, model": f"{r['model_mean'] * 1e3:.2f}",
                      "replay": _pm(r["replay_mean"], r["replay_mean_ci"], digits=2),
                      "measured": _pm(r["lag_mean"], r["lag_mean_ci"], digits=2),
@@ -71,8 +117,8 @@ def _error_bars(mean: pd.Series, ci: pd.Series) -> dict:
 
 
 def replication_lag_figure(rec: dict) -> go.Figure:
-    """Mean lag against write rate in both regimes: the model line, the replay and the measurement with intervals."""
-    s = rec["summary"]
+    """Mean lag against write rate in both regimes: the model line, the replay, the measurement with intervals, each run."""
+    s = _lag_summary(rec)
     fig = go.Figure()
     for i, (regime, g) in enumerate(s.groupby("regime", sort=False)):
         color = COLORS[i]
@@ -83,6 +129,13 @@ def replication_lag_figure(rec: dict) -> go.Figure:
         fig.add_scatter(x=g["write_rate"], y=g["lag_mean"] * 1e3, mode="markers", name=f"{regime}: measured",
                         marker=dict(color=color, size=8), error_y=_error_bars(g["lag_mean"], g["lag_mean_ci"]),
                         legendgroup=regime)
+        runs = rec["runs"][rec["runs"]["regime"] == regime]
+        stalled = _stalled(runs) if "replay_queue_mean" in rec["runs"] else pd.Series(False, index=runs.index)
+        for mask, name, symbol in ((~stalled, "each run", "line-ew-open"), (stalled, "a run the replica stalled", "x")):
+            if mask.any():
+                fig.add_scatter(x=runs.loc[mask, "write_rate"], y=runs.loc[mask, "lag_mean"] * 1e3, mode="markers",
+                                name=f"{regime}: {name}", legendgroup=regime,
+                                marker=dict(color=color, symbol=symbol, size=9, line=dict(width=1, color=color)))
     fig.update_layout(title="Replication lag on a real PostgreSQL replica", xaxis_title="Writes per second",
                       yaxis_title="Mean lag (ms)", xaxis_type="log", yaxis_type="log")
     return fig
@@ -99,14 +152,16 @@ def stale_reads_table(rec: dict) -> pd.DataFrame:
 
     Each probe commits a row on the primary, waits the delay and reads it on
     the replica while the regime's middle write rate runs in the background;
-    the model is ``stale_read_probability`` of the regime's lag model at that rate.
+    the model is ``stale_read_probability`` of the regime's lag model at that
+    rate, with the fixed delay fitted as in :func:`replication_lag_table`.
     """
     st = rec["stale_reads"]
     rows = []
     for _, r in st.iterrows():
+        model = float(_stale_model(rec, r["regime"], float(r["background_rate"]), [float(r["delay_s"])])[0])
         rows.append({"regime": r["regime"], "read after (ms)": f"{r['delay_s'] * 1e3:g}",
                      "background writes/s": f"{r['background_rate']:.0f}",
-                     "stale, model": f"{r['model_stale']:.1%}",
+                     "stale, model": f"{model:.1%}",
                      "stale, measured": f"{r['stale_fraction']:.1%} ± {r['stale_ci']:.1%}",
                      "probes": int(r["probes"])})
     return pd.DataFrame(rows)
@@ -189,6 +244,9 @@ def _redis_rows(rec: dict) -> pd.DataFrame:
     runs["exact_imitated_held"] = [r[f"exact_{r['imitates']}_held"] for _, r in runs.iterrows()]
     p, n = runs["hit_ratio"], runs["counted"]
     runs["hit_ratio_ci"] = 1.96 * np.sqrt(p * (1 - p) / n)
+    span = runs["exact_lru_held"] - runs["exact_random_held"]
+    runs["random_to_lru"] = (runs["hit_ratio"] - runs["exact_random_held"]) / span
+    runs["random_to_lru_ci"] = runs["hit_ratio_ci"] / span
     runs["label"] = [f"{pol} ({int(s)})" if pol.endswith("lru") else pol for pol, s in zip(runs["policy"], runs["samples"])]
     return runs
 
@@ -202,6 +260,8 @@ def redis_hit_ratio_table(rec: dict) -> pd.DataFrame:
     (``DBSIZE``); the analytic model is that of the policy Redis imitates,
     at the same size.  ``turnover`` is Che's characteristic time over the
     measured request rate: how long a key lives in an LRU cache of this size.
+    ``RANDOM → LRU`` places an LRU or RANDOM run between the exact RANDOM
+    (0 %) and the exact LRU (100 %) at the keys it held.
     """
     rows = []
     for _, r in _redis_rows(rec).iterrows():
@@ -212,22 +272,51 @@ def redis_hit_ratio_table(rec: dict) -> pd.DataFrame:
                      "exact LRU": f"{r['exact_lru_held']:.3f}", "exact LFU": f"{r['exact_lfu_held']:.3f}",
                      "exact RANDOM": f"{r['exact_random_held']:.3f}",
                      "analytic": f"{r['model_held']:.3f} ({_ANALYTIC[r['imitates']].split(' (')[0]})",
-                     "measured − exact imitated": f"{r['hit_ratio'] - r['exact_imitated_held']:+.3f}"})
+                     "measured − exact imitated": f"{r['hit_ratio'] - r['exact_imitated_held']:+.3f}",
+                     "RANDOM → LRU": "" if r["imitates"] == "lfu" else f"{round(r['random_to_lru'], 2) + 0.0:.0%}"})
     return pd.DataFrame(rows)
 
 
-def redis_hit_ratio_figure(rec: dict) -> go.Figure:
-    """Hit ratio against the keys held (share of the catalogue): analytic curves and Redis's points, both regimes."""
+def redis_hit_ratio_figure(rec: dict, against: str = "keys") -> go.Figure:
+    """Redis's hit ratios against the exact and analytic policies, in one of two views.
+
+    ``against="keys"``: hit ratio against the keys Redis held (share of the
+    catalogue), the analytic curves of LFU, LRU and RANDOM and Redis's points,
+    both regimes.  ``against="turnover"``: where each ``allkeys-lru`` and
+    ``allkeys-random`` run lands between the exact RANDOM (0) and the exact
+    LRU (1) on its own request stream and at the keys it held, against how
+    long a key lives in the cache (Che's :math:`T_C` over the measured request
+    rate), with Redis's one-second LRU clock marked.
+    """
+    against = check_choice(against, "against", ("keys", "turnover"))
     runs = _redis_rows(rec)
+    color = {"allkeys-lfu": COLORS[0], "allkeys-lru (5)": COLORS[1], "allkeys-lru (10)": COLORS[4],
+             "allkeys-random": COLORS[2]}
+    fig = go.Figure()
+    if against == "turnover":
+        runs = runs[runs["imitates"].isin(("lru", "random"))]
+        for y, text in ((0.0, "exact RANDOM"), (1.0, "exact LRU")):
+            fig.add_hline(y=y, line_dash="dot", line_color="gray", annotation_text=text,
+                          annotation_position="bottom right")
+        fig.add_vline(x=1.0, line_dash="dash", line_color="gray", annotation_text="LRU clock tick (1 s)",
+                      annotation_position="top left")
+        for (regime, label), g in runs.groupby(["regime", "label"], sort=False):
+            paced = regime == "paced"
+            fig.add_scatter(x=g["turnover_s"], y=g["random_to_lru"], mode="markers", name=f"Redis {label}, {regime}",
+                            marker=dict(color=color.get(label, COLORS[3]), size=11 if paced else 8,
+                                        symbol="diamond-open" if paced else "circle",
+                                        line=dict(width=2 if paced else 0)),
+                            error_y=dict(array=g["random_to_lru_ci"]))
+        fig.update_layout(title="Redis's LRU is as good as its clock is fine",
+                          xaxis_title="How long a key stays cached, T_C / request rate (s)",
+                          yaxis_title="Hit ratio, from exact RANDOM (0) to exact LRU (1)", xaxis_type="log")
+        return fig
     setup = rec["setup"].iloc[0]
     n = int(setup["n_items"])
     pop = zipf_popularity(n, float(setup["alpha"]))
     x = np.unique(np.geomspace(0.005, 0.25, 40) * n).astype(int)
-    fig = go.Figure()
     for i, p in enumerate(("lfu", "lru", "random")):
         fig.add_scatter(x=x / n, y=hit_ratio(pop, x, p), mode="lines", name=_ANALYTIC[p], line=dict(color=COLORS[i]))
-    color = {"allkeys-lfu": COLORS[0], "allkeys-lru (5)": COLORS[1], "allkeys-lru (10)": COLORS[4],
-             "allkeys-random": COLORS[2]}
     for (regime, label), g in runs.groupby(["regime", "label"], sort=False):
         paced = regime == "paced"
         fig.add_scatter(x=g["keys_held"] / n, y=g["hit_ratio"], mode="markers", name=f"Redis {label}, {regime}",
