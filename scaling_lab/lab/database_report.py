@@ -14,10 +14,11 @@ a web tier (asleep, 4 workers) in front of a real PostgreSQL through a pool of 2
 Every model here adds the same overhead: the stack's own time (client, loopback, HTTP), measured
 in the open-loop runs as each request's latency minus its wait for a worker, its web time, its
 wait for a connection and its database time, all five stamped by the server.  The recording's
-``overhead_mean`` (from the service run) is not used: that run sends 20 requests per second, and
-whatever part of them waited for a connection is in it, which the models count again.  The models
-are therefore recomputed here from the recorded measurements (they are closed forms, or the
-recorded simulation with its constant overhead exchanged).
+``overhead_mean`` (from the service run) is not used: recordings made before 2026-12-08 counted in it
+the service run's waits for a connection (it sends 20 requests per second), which the models count
+again.  The models are therefore recomputed here from the recorded measurements (they are closed
+forms, or the recorded simulation with its constant overhead exchanged), which is right for
+recordings old and new.
 """
 
 from __future__ import annotations
