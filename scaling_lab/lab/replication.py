@@ -22,8 +22,9 @@ Two regimes.  On loopback the replica's single replay process applies a
 single-row transaction in about a microsecond, so at any write rate a client
 can send it is nearly idle and the lag is process wake-up and scheduling
 noise, not a queue.  To exhibit the chapter's queue, the replica is given a
-CPU quota (a cgroup: ``cpu_quota`` of one core) and heavier transactions (50
-rows into a table with four indexes), which makes its replay the real
+CPU quota (a cgroup: ``REPLICA_QUOTA`` = 2 % of a core, granted per
+``REPLICA_PERIOD_S`` = 50 ms) and heavier transactions (``HEAVY_ROWS`` = 100
+rows into an unindexed table), which makes its replay the real
 bottleneck; its apply capacity :math:`\\mu` is measured by pausing replay,
 writing a backlog, resuming and timing the drain.
 
