@@ -124,7 +124,9 @@ class PiecewisePoissonArrivals(ArrivalProcess):
             raise ValueError(f"arrival_rates and durations_s must be 1-D of equal length, got {r.shape} and {d.shape}")
         if not (r > 0).any():
             raise ValueError(f"arrival_rates must contain a positive rate, got {self.arrival_rates!r}")
-        if not np.isfinite(d.sum()):
+        with np.errstate(over="ignore"):  # a sum past the float range is refused below, without a warning
+            total = d.sum()
+        if not np.isfinite(total):
             raise ValueError(f"durations_s must add up to a finite period, got a sum past the float range "
                              f"({d.size} durations up to {d.max():g})")
         object.__setattr__(self, "arrival_rates", tuple(float(x) for x in r))
