@@ -60,7 +60,7 @@ from .core.validation import (
 from .queueing import MMc
 from .capacity import servers_needed
 from .core.compiled import HAVE_NUMBA, njit
-from .core.arrays import scalar_or_array
+from .core.arrays import proportions, scalar_or_array
 
 __all__ = [
     "CACHE_POLICIES",
@@ -148,11 +148,9 @@ def popularity_from_counts(counts) -> np.ndarray:
         Non-negative request counts, at least one positive.
     """
     c = np.asarray(check_nonnegative(counts, "counts"), dtype=float).ravel()
-    total = c.sum()
-    if total <= 0:
+    if not c.max() > 0:
         raise ValueError("counts must contain at least one positive count")
-    c = np.sort(c[c > 0])[::-1]
-    return c / total
+    return np.sort(proportions(c)[c > 0])[::-1]
 
 
 def popularity_from_trace(trace) -> np.ndarray:
@@ -878,9 +876,9 @@ def cache_failure(arrival_rate: float, hit_ratio: float, backend_service_rate: f
 # ---------------------------------------------------------------------------
 def _check_popularity(popularity) -> np.ndarray:
     p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
-    if p.size == 0 or p.sum() <= 0:
+    if p.size == 0 or not p.max() > 0:
         raise ValueError("popularity must contain at least one positive value")
-    return p / p.sum()
+    return proportions(p)
 
 
 def _check_trace(trace) -> np.ndarray:

@@ -34,6 +34,7 @@ from math import gcd
 import numpy as np
 from scipy import stats
 
+from .core.arrays import proportions
 from .core.validation import MAX_COUNT, MAX_ELEMENTS, MAX_INT, check_in_range, check_integer, check_nonnegative
 
 __all__ = [
@@ -200,10 +201,10 @@ def hot_shard_share(popularity, shards: int) -> float:
         :math:`k \\ge 1`.
     """
     p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
-    if p.sum() <= 0:
+    if not p.max() > 0:
         raise ValueError("popularity must contain a positive value")
     k = check_integer(shards, "shards", minimum=1, maximum=MAX_COUNT, scalar=True)
-    p1 = p.max() / p.sum()
+    p1 = proportions(p).max()
     return float(p1 + (1.0 - p1) / k)
 
 
@@ -215,9 +216,9 @@ def simulate_shard_shares(popularity, shards: int, *, n_trials: int = 100,
     the hottest shard per placement.
     """
     p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
-    if p.sum() <= 0:
+    if not p.max() > 0:
         raise ValueError("popularity must contain a positive value")
-    p = p / p.sum()
+    p = proportions(p)
     k = check_integer(shards, "shards", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     t = check_integer(n_trials, "n_trials", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     rng = np.random.default_rng(seed)
@@ -552,7 +553,9 @@ def hot_key_split(popularity, shards: int, splits: int = 16, read_fraction: floa
     Nishtala et al. (2013) (replicating hot keys).
     """
     p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
-    if not p.sum() > 0 or not np.isfinite(p.sum()):
+    with np.errstate(over="ignore"):  # a sum past the float range is refused by name, without a warning
+        total = p.sum()
+    if not total > 0 or not np.isfinite(total):
         raise ValueError("popularity must contain a positive value and a finite sum")
     k = check_integer(shards, "shards", minimum=1, maximum=MAX_COUNT, scalar=True)
     m = check_integer(splits, "splits", minimum=1, maximum=10**6, scalar=True)

@@ -95,6 +95,15 @@ def test_cache_larger_than_catalogue_is_rejected():
         cache.simulate_hit_ratio("lru", [2, 3], trace=[0, 1, 2, 1])
 
 
+def test_popularity_weights_summing_past_the_float_range_are_normalized_without_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h = cache.hit_ratio(np.full(50, 1e308), 10)  # 50 equal items: the uniform popularity
+        counts = cache.popularity_from_counts(np.array([1e308, 1e308, 0.0]))
+    assert h == pytest.approx(cache.hit_ratio(np.ones(50), 10), rel=1e-12)
+    np.testing.assert_allclose(counts, [0.5, 0.5])
+
+
 @pytest.mark.parametrize("policy", ["lru", "fifo", "random"])
 def test_one_item_near_the_float_range_gives_the_limit_without_warning(policy):
     # one item holds almost all the weight: the other 49 have p ~ 1e-308, so T ~ 1e307 requests

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["scalar_or_array", "product_past_range"]
+__all__ = ["scalar_or_array", "product_past_range", "proportions"]
 
 
 def scalar_or_array(x, kind: type = float):
@@ -45,3 +45,19 @@ def product_past_range(plain, factors, divisors=()) -> np.ndarray:
             zero = zero | (np.asarray(f) == 0)
         exact = np.where(zero, 0.0, np.exp(log))
     return np.where(bad, exact, plain)
+
+
+def proportions(weights) -> np.ndarray:
+    """``weights / weights.sum()`` for nonnegative weights with a positive sum, without an overflow warning.
+
+    Where the sum passes the float range it is taken in units of the largest
+    weight (the proportions are the same); otherwise the result is
+    ``weights / weights.sum()`` bit for bit.
+    """
+    w = np.asarray(weights, dtype=float)
+    with np.errstate(over="ignore"):
+        total = w.sum()
+    if np.isinf(total):
+        w = w / w.max()
+        total = w.sum()
+    return w / total
