@@ -202,6 +202,10 @@ def waiting_count(arrivals, starts, t):
     s = np.sort(np.asarray(check_nonnegative(starts, "starts"), dtype=float))
     if a.shape != s.shape:
         raise ValueError(f"arrivals and starts must have the same length, got {a.shape} and {s.shape}")
+    if np.any(s < a):  # no job starts before it arrives, so the k-th start comes after the k-th arrival
+        k = int(np.flatnonzero(s < a)[0])
+        raise ValueError(f"starts must not precede arrivals: the {k + 1}-th earliest start {s[k]!r} comes before "
+                         f"the {k + 1}-th earliest arrival {a[k]!r}")
     tt = np.asarray(check_nonnegative(t, "t"), dtype=float)
     out = np.searchsorted(a, tt, side="right") - np.searchsorted(s, tt, side="right")
     return scalar_or_array(out, int)

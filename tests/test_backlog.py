@@ -93,6 +93,8 @@ def test_time_average_exact_small_case():
     # two jobs: [0, 2] and [1, 4], window [0, 4]: (2 + 3) / 4
     assert time_average_in_system([0.0, 1.0], [2.0, 4.0], 0.0, 4.0) == pytest.approx(1.25)
     assert waiting_count([0.0, 1.0, 2.0], [0.5, 3.0, 3.5], [0.0, 1.5, 3.2, 10.0]).tolist() == [1, 1, 1, 0]
+    with pytest.raises(ValueError, match="starts must not precede arrivals"):  # never a count below zero
+        waiting_count([0.0, 1.0, 2.0], [0.5, 0.8, 3.0], 2.5)  # two starts by 0.8 s, one arrival
 
 
 def test_decoupling_comparison_components():

@@ -214,7 +214,8 @@ def entry_points(assumptions: Assumptions | None = None, *, max_users: float = 1
     top = check_in_range(max_users, "max_users", 1.0, MAX_DAILY_USERS, low_open=True, scalar=True)
     ppd = check_integer(points_per_decade, "points_per_decade", minimum=1, maximum=MAX_POINTS_PER_DECADE,
                         scalar=True)
-    tol = check_in_range(rtol, "rtol", 0.0, 1.0, low_open=True, high_open=True, scalar=True)
+    # at least 1e-9: the bisection on the ratio hi / lo cannot resolve less than the float spacing
+    tol = check_in_range(rtol, "rtol", 1e-9, 1.0, high_open=True, scalar=True)
     a = resolve_assumptions(assumptions, overrides)
     grid = np.logspace(0.0, math.log10(top), max(2, int(math.ceil(math.log10(top) * ppd)) + 1))
     flags = parallel_map(partial(_needed, a=a), [float(u) for u in grid])

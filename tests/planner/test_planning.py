@@ -321,6 +321,7 @@ def test_bad_entry_point_arguments_raise():
     (lambda: entry_points(max_users=1e4, points_per_decade=101), "points_per_decade"),
     (lambda: entry_points(max_users=1e4, points_per_decade=[2, 3]), "points_per_decade"),
     (lambda: entry_points(max_users=1e4, rtol=[0.1, 0.2]), "rtol"),
+    (lambda: entry_points(max_users=1e4, rtol=5e-324), "rtol"),  # the bisection could never get there
     (lambda: zipf_cache_items(1e308, 1.0, 0.5), "n_items"),  # at most 2^53 objects: the bisection ends
     (lambda: zipf_cache_items([1e6, 1e7], 1.0, 0.5), "n_items"),
     (lambda: zipf_cache_items(1e6, [0.8, 0.9], 0.5), "alpha"),
