@@ -37,6 +37,7 @@ import numpy as np
 from .core.validation import (
     MAX_COUNT,
     MAX_ELEMENTS,
+    MAX_INT,
     check_in_range,
     check_integer,
     check_nonnegative,
@@ -240,7 +241,12 @@ def datacenters_needed(datacenters, utilization, max_utilization=1.0):
     k = np.asarray(check_integer(datacenters, "datacenters", minimum=1, maximum=MAX_COUNT))
     u = np.asarray(check_probability(utilization, "utilization"), dtype=float)
     um = check_in_range(max_utilization, "max_utilization", 0.0, 1.0, low_open=True)
-    m = np.maximum(1, np.ceil(k * u / um - 1e-9)).astype(np.int64)
+    with np.errstate(over="ignore"):
+        need = np.ceil(k * u / um - 1e-9)
+    if np.any(need > MAX_INT):  # a count of data centers an int64 holds exactly
+        raise ValueError(f"datacenters * utilization / max_utilization must be at most 2^53 data centers, got "
+                         f"{np.max(need):.3g}")
+    m = np.maximum(1, need).astype(np.int64)
     return scalar_or_array(m, int)
 
 

@@ -64,7 +64,7 @@ def budget_exhaustion_time(error_ratio, slo, window):
     """Time until a constant error ratio spends a full budget: :math:`W / b` (``inf`` without errors)."""
     b = np.asarray(burn_rate(error_ratio, slo), dtype=float)
     w = np.asarray(check_positive(window, "window"), dtype=float)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # a burn rate below the float range: inf, its limit
         return scalar_or_array(np.where(b > 0, w / np.where(b > 0, b, 1.0), np.inf))
 
 
@@ -80,7 +80,8 @@ def burn_rate_threshold(budget_fraction, alert_window, slo_window):
     f = np.asarray(check_in_range(budget_fraction, "budget_fraction", 0.0, 1.0, low_open=True), dtype=float)
     a = np.asarray(check_positive(alert_window, "alert_window"), dtype=float)
     w = np.asarray(check_positive(slo_window, "slo_window"), dtype=float)
-    return scalar_or_array(f * w / a)
+    with np.errstate(over="ignore"):  # past the float range the threshold is inf, its limit
+        return scalar_or_array(f * w / a)
 
 
 def sampled_log_bytes_per_day(events_per_s, bytes_per_event, sample_rate=1.0):
@@ -185,4 +186,5 @@ def canary_detection(arrival_rate: float, error_ratio: float, *, bad_error_ratio
     n = math.ceil(((za * math.sqrt(p0 * (1 - p0)) + zb * math.sqrt(p1 * (1 - p1))) / (p1 - p0)) ** 2)
     n = max(n, 1)
     threshold = float(n * p0 + za * math.sqrt(n * p0 * (1 - p0)))
-    return CanaryDetection(n, n / (float(f) * float(lam)), n * (p1 - p0), threshold)
+    rate = float(f) * float(lam)  # canary requests per second; 0 below the float range: an infinite time
+    return CanaryDetection(n, n / rate if rate > 0 else math.inf, n * (p1 - p0), threshold)

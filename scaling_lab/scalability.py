@@ -108,7 +108,7 @@ def usl_peak_concurrency(sigma, kappa):
     """
     s = np.asarray(check_probability(sigma, "sigma"), dtype=float)
     k = np.asarray(check_nonnegative(kappa, "kappa"), dtype=float)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # kappa below the float range: inf, the limit kappa -> 0
         return scalar_or_array(np.where(k > 0, np.sqrt((1.0 - s) / np.where(k > 0, k, 1.0)), np.inf))
 
 

@@ -120,7 +120,8 @@ def sticky_peak_load_factor(users_per_server, servers, activity_scv=1.0):
     u = np.asarray(check_positive(users_per_server, "users_per_server"), dtype=float)
     n = check_integer(servers, "servers", minimum=1, maximum=MAX_ELEMENTS)
     c2 = np.asarray(check_nonnegative(activity_scv, "activity_scv"), dtype=float)
-    return scalar_or_array(1.0 + np.asarray(expected_max_standard_normal(n)) * np.sqrt((1.0 + c2) / u))
+    with np.errstate(over="ignore"):  # users per server below the float range: an infinite peak, its limit
+        return scalar_or_array(1.0 + np.asarray(expected_max_standard_normal(n)) * np.sqrt((1.0 + c2) / u))
 
 
 def simulate_sticky_loads(users: int, servers: int, activity_scv: float = 1.0, *,
@@ -230,7 +231,8 @@ def new_server_load_share(t_s, servers_before, mean_session_s, *, sticky: bool =
     n = check_integer(servers_before, "servers_before", minimum=1, maximum=MAX_COUNT)
     d = check_positive(mean_session_s, "mean_session_s")
     fair = 1.0 / (n + 1)
-    return scalar_or_array(fair * -np.expm1(-t / d) if sticky else np.full_like(t, fair))
+    with np.errstate(over="ignore"):  # t / d past the float range: the newcomer has its fair share
+        return scalar_or_array(fair * -np.expm1(-t / d) if sticky else np.full_like(t, fair))
 
 
 def time_to_rebalance(mean_session_s, fraction: float = 0.9):

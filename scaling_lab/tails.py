@@ -132,7 +132,8 @@ def max_of_k_exponential_mean(k, service_rate):
     """Mean of the max of ``k`` exponentials: :math:`H_k/\\lambda` (harmonic number; grows like :math:`\\ln k`)."""
     k = np.asarray(check_integer(k, "k", minimum=1, maximum=MAX_COUNT), dtype=float)
     r = check_positive(service_rate, "service_rate")
-    return scalar_or_array((special.digamma(k + 1) + np.euler_gamma) / r)
+    with np.errstate(over="ignore"):  # a rate below the float range: an infinite mean, its limit
+        return scalar_or_array((special.digamma(k + 1) + np.euler_gamma) / r)
 
 
 def max_of_k_lognormal_quantile(q, k, median_s, sigma):

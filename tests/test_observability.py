@@ -86,3 +86,16 @@ def test_metric_bytes_finite_when_only_an_intermediate_step_overflows():
         assert metric_bytes_per_day(1e308, 1.0, 1.0) == np.inf
         assert metric_bytes_per_day(0.0, 1e-308, 1.0) == 0.0
         assert daily_volume_bytes(1e308, 10.0) == np.inf
+
+
+def test_rates_below_the_float_range_give_infinite_times_without_warning():
+    import warnings
+
+    from scaling_lab.observability import canary_detection
+
+    tiny = 5e-324  # the smallest positive float: its reciprocal is past the float range
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert budget_exhaustion_time(tiny, 0.999, 30.0) == np.inf
+        assert burn_rate_threshold(0.02, tiny, 720.0) == np.inf
+        assert canary_detection(tiny, 0.002).detection_time_s == np.inf

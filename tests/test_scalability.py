@@ -116,3 +116,11 @@ def test_fit_with_a_concurrency_near_the_float_range_has_no_warning_or_nan():
 
 def test_amdahl_takes_fractional_workers_for_plotting():
     assert amdahl_speedup(2.5, 0.0) == 2.5  # documented: a curve over real n, not only whole workers
+
+
+def test_peak_concurrency_with_kappa_below_the_float_range_is_inf_without_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert usl_peak_concurrency(0.05, 5e-324) == np.inf

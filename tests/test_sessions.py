@@ -138,3 +138,12 @@ def test_session_limits_past_the_float_range():
         warnings.simplefilter("error")
         assert prob_session_interrupted(1e308, 2.0) == 1.0
         assert time_to_rebalance(1e308) == np.inf
+
+
+def test_tiny_sessions_and_users_give_their_limits_without_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert new_server_load_share(10.0, 3, 5e-324) == pytest.approx(0.25)  # sessions end at once: fair share
+        assert sticky_peak_load_factor(5e-324, 4) == np.inf

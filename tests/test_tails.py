@@ -139,3 +139,9 @@ def test_max_of_k_lognormal_quantile_huge_sigma_is_its_limit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert tails.max_of_k_lognormal_quantile(0.99, 10, 0.01, 1e308) == np.inf
+
+
+def test_max_of_k_mean_with_a_rate_below_the_float_range_is_inf_without_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tails.max_of_k_exponential_mean(4, 5e-324) == np.inf
