@@ -218,7 +218,7 @@ def max_utilization_for_failover(shares, max_utilization: float = 1.0) -> float:
         if normal[i] <= 0:
             continue  # a site nobody uses can fail without moving anyone
         after = s[i + 1]
-        if k == 1 or after.sum() <= 0:
+        if k == 1 or not after.max() > 0:  # shares are >= 0: none positive means a zero sum
             return 0.0  # nothing left to absorb the load
         moved = np.arange(k) != i
         moved &= after > 0

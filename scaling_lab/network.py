@@ -499,7 +499,8 @@ def held_pool(arrival_rate, pool_size: int, stations, *, tail_tolerance: float =
             fields["prob_wait"][i] = fields["util"][i] = 1.0
             continue
         boundary = math.comb(p + len(sts) - 1, len(sts) - 1)  # states with every token held
-        levels = int(min(max(np.ceil(2 * np.log(tol) / np.log(rate / cap)), 50), 300_000 // boundary))
+        with np.errstate(divide="ignore"):  # rate / cap below the float range: log -inf, the fewest levels
+            levels = int(min(max(np.ceil(2 * np.log(tol) / np.log(rate / cap)), 50), 300_000 // boundary))
         mean_q, mean_in, full = _held_pool_chain(float(rate), p, sts, levels)
         fields["response"][i] = (mean_q + mean_in) / rate
         fields["wait"][i] = mean_q / rate

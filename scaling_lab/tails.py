@@ -125,7 +125,8 @@ def max_of_k_quantile(q, k, quantile_function: Callable, *, survival_quantile: C
 def max_of_k_exponential_quantile(q, k, service_rate):
     """q-quantile of the max of ``k`` exponentials of rate ``service_rate``: :math:`-\\ln(1 - q^{1/k})/\\lambda`."""
     r = check_positive(service_rate, "service_rate")
-    return scalar_or_array(-np.log(_max_level_tail(q, k)) / r)
+    with np.errstate(over="ignore"):  # a rate below the float range: an infinite quantile, its limit
+        return scalar_or_array(-np.log(_max_level_tail(q, k)) / r)
 
 
 def max_of_k_exponential_mean(k, service_rate):
@@ -282,7 +283,11 @@ def quantile_from_histogram(edges, counts, q):
     c = np.asarray(check_nonnegative(counts, "counts"), dtype=float)
     if c.shape != (len(e) - 1,):
         raise ValueError(f"counts must have len(edges) - 1 = {len(e) - 1} entries, got {c.shape}")
-    total = c.sum()
+    with np.errstate(over="ignore"):
+        total = c.sum()
+    if np.isinf(total):  # the quantile depends on the counts' proportions only: count in units of the largest
+        c = c / c.max()
+        total = c.sum()
     if total <= 0:
         raise ValueError("counts must not be all zero")
     q = np.asarray(check_probability(q, "q"), dtype=float)
@@ -319,12 +324,14 @@ def _pool(arrival_rates, service_rate, servers, weights):
     rates = np.asarray(check_nonnegative(arrival_rates, "arrival_rates"), dtype=float).ravel()
     mu = check_in_range(service_rate, "service_rate", 0.0, 1e12, low_open=True, scalar=True)
     c = check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT, scalar=True)
-    w = rates if weights is None else np.asarray(check_nonnegative(weights, "weights"), dtype=float).ravel()
-    if w.shape != rates.shape or not w.sum() > 0 or not np.isfinite(w.sum()):
-        raise ValueError(f"weights must hold one non-negative value per server ({rates.size}), "
-                         "with a positive finite sum")
     if rates.max() >= 1e300:
         raise ValueError("arrival_rates must be below 1e300 requests per second")
+    w = rates if weights is None else np.asarray(check_nonnegative(weights, "weights"), dtype=float).ravel()
+    with np.errstate(over="ignore"):  # a sum past the float range is refused by name, without a warning
+        w_total = w.sum()
+    if w.shape != rates.shape or not w_total > 0 or not np.isfinite(w_total):
+        raise ValueError(f"weights must hold one non-negative value per server ({rates.size}), "
+                         "with a positive finite sum")
     queues = MMc(rates, float(mu), c)
     stable = np.asarray(queues.stable, dtype=bool)
 

@@ -228,3 +228,10 @@ def test_writes_at_risk_is_littles_law():
     assert np.mean(in_flight) == pytest.approx(writes_at_risk(500.0, 0.08), rel=0.05)
     with pytest.raises(ValueError, match="lag_s"):
         writes_at_risk(1.0, -1.0)
+
+
+def test_failover_shares_past_the_float_range_give_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        limit = max_utilization_for_failover(np.full((3, 2), 1e308))
+    assert 0 <= limit <= 1

@@ -262,3 +262,12 @@ def test_data_models_edge_cases_and_bad_input():
         data_model_demands(1.5, join_s=0.02, get_s=0.001, write_s=0.004, copies=2)
     with pytest.raises(ValueError, match="copies"):
         data_model_demands(0.5, join_s=0.02, get_s=0.001, write_s=0.004, copies=0)
+
+
+def test_held_pool_at_a_rate_below_the_float_range_gives_no_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = held_pool(5e-324, 8, [("web", 8, 40.0), ("database", 4, 50.0)])
+    assert np.isfinite(res.mean_response) and res.stable

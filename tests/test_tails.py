@@ -145,3 +145,20 @@ def test_max_of_k_mean_with_a_rate_below_the_float_range_is_inf_without_warning(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert tails.max_of_k_exponential_mean(4, 5e-324) == np.inf
+
+
+def test_histogram_counts_summing_past_the_float_range_give_the_same_quantile_without_warning():
+    edges = tails.log_bucket_edges(1e-3, 1.0, 10)
+    counts = np.arange(1.0, len(edges))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        huge = tails.quantile_from_histogram(edges, counts * (1e308 / counts.max()), 0.9)
+        assert tails.max_of_k_exponential_quantile(0.99, 4, 5e-324) == np.inf
+    assert huge == pytest.approx(tails.quantile_from_histogram(edges, counts, 0.9), rel=1e-12)
+
+
+def test_pooled_arrival_rates_past_the_range_are_refused_by_name_without_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="arrival_rates"):
+            tails.pooled_response_quantile(0.99, [1e308, 1e308], 10.0, 2)
