@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .core.validation import MAX_COUNT, check_integer, check_nonnegative, check_positive, check_probability
+from .core.validation import MAX_COUNT, check_integer, check_invertible, check_nonnegative, check_positive, check_probability
 from .approximations import MGc
 from .queueing import MMc, erlang_b
 from .core.arrays import scalar_or_array
@@ -273,8 +273,8 @@ def decoupling_comparison(arrival_rate: float, web_service_s: float, job_service
     Allen (1990), §6.3; Xu (2020), ch. 1.
     """
     lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
-    sw = check_positive(web_service_s, "web_service_s", scalar=True)
-    sj = check_positive(job_service_s, "job_service_s", scalar=True)
+    sw = check_invertible(web_service_s, "web_service_s", scalar=True)  # rates 1 / S: finite
+    sj = check_invertible(job_service_s, "job_service_s", scalar=True)
     cw = check_integer(web_workers, "web_workers", minimum=1, maximum=MAX_COUNT, scalar=True)
     cj = check_integer(job_workers, "job_workers", minimum=1, maximum=MAX_COUNT, scalar=True)
     e = check_nonnegative(enqueue_s, "enqueue_s", scalar=True)

@@ -36,6 +36,7 @@ from .core.validation import (
     MAX_COUNT,
     MAX_ELEMENTS,
     check_integer,
+    check_invertible,
     check_nonnegative,
     check_open_probability,
     check_positive,
@@ -293,7 +294,8 @@ class SessionStore:
 
     def __post_init__(self):
         object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate", scalar=True))
-        object.__setattr__(self, "service_time_s", check_positive(self.service_time_s, "service_time_s", scalar=True))
+        object.__setattr__(self, "service_time_s", check_invertible(self.service_time_s, "service_time_s",
+                                                                    scalar=True))  # its rate 1 / S is finite
         object.__setattr__(self, "nodes", check_integer(self.nodes, "nodes", minimum=1, maximum=MAX_COUNT, scalar=True))
         object.__setattr__(self, "ops_per_request", check_positive(self.ops_per_request, "ops_per_request", scalar=True))
         object.__setattr__(self, "rtt_s", check_nonnegative(self.rtt_s, "rtt_s", scalar=True))

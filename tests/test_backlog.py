@@ -231,3 +231,8 @@ def test_decoupling_with_a_service_time_past_the_float_range_is_unstable_not_an_
         warnings.simplefilter("error")
         df = decoupling_comparison(50.0, 1e308, 1.0, web_workers=8, job_workers=4)
     assert df.loc["inline", "web_mean_response_s"] == np.inf
+
+
+def test_decoupling_service_times_need_a_finite_rate():
+    with pytest.raises(ValueError, match="job_service_s"):
+        decoupling_comparison(20.0, 0.05, 5e-324, web_workers=16, job_workers=14)

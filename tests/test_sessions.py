@@ -123,6 +123,7 @@ def test_overloaded_store_is_not_an_error():
     (lambda: time_to_rebalance(10.0, 1.0), 'fraction'),
     (lambda: SessionStore(100.0, 0.001, 0), 'nodes'),
     (lambda: SessionStore(1e308, 0.001, 2, ops_per_request=10.0), 'ops_per_request'),
+    (lambda: SessionStore(100.0, 5e-324, 2), 'service_time_s'),  # its rate 1 / S past the float range
     (lambda: SessionStore(100.0, -0.001, 1), 'service_time_s'),
     (lambda: SessionStore(100.0, 0.001, 1).op_latency_quantile(1.0), 'q'),
 ])

@@ -33,6 +33,8 @@ __all__ = [
     "check_number",
     "check_finite",
     "check_positive",
+    "check_invertible",
+    "MIN_INVERTIBLE",
     "check_nonnegative",
     "check_probability",
     "check_open_probability",
@@ -140,6 +142,22 @@ def check_positive(value, name: str, *, allow_inf: bool = False, scalar: bool = 
     arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
     bad = (arr <= 0) | (False if allow_inf else np.isinf(arr))
     return _checked(value, name, bad, f"in (0, {'inf]' if allow_inf else 'inf)'}", arr)
+
+
+MIN_INVERTIBLE = float(np.nextafter(1.0 / np.finfo(float).max, 1.0))
+"""The least positive number whose reciprocal is finite (about 5.6e-309): a rate from a duration, or back."""
+
+
+def check_invertible(value, name: str, *, scalar: bool = False, allow_empty: bool = False):
+    """Return ``value`` if every element is > 0, finite and has a finite reciprocal (>= :data:`MIN_INVERTIBLE`).
+
+    For a rate that becomes a mean duration (``1 / arrival_rate``) or a duration
+    that becomes a rate (``1 / service_time_s``): below ``MIN_INVERTIBLE`` the
+    other one would leave the float range.
+    """
+    arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
+    bad = (arr < MIN_INVERTIBLE) | np.isinf(arr)
+    return _checked(value, name, bad, f"in [{MIN_INVERTIBLE:.4g}, inf) (a finite reciprocal)", arr)
 
 
 def check_nonnegative(value, name: str, *, allow_inf: bool = False, scalar: bool = False,

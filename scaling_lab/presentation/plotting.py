@@ -22,8 +22,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer
 
-from ..core.validation import (MAX_COUNT, check_finite, check_in_range, check_integer, check_open_probability,
-                               check_positive)
+from ..core.validation import (MAX_COUNT, check_finite, check_in_range, check_integer, check_invertible,
+                               check_open_probability)
 
 __all__ = ["setup", "COLORS", "TEMPLATE_NAME", "RENDERER_NAME", "latency_vs_load_figure", "slo_line"]
 
@@ -121,8 +121,11 @@ def latency_vs_load_figure(service_time_s: float, servers: int, *, slo_s: float 
     """
     from ..queueing import MMc
 
-    service_time_s = check_positive(service_time_s, "service_time_s", scalar=True)
+    service_time_s = check_invertible(service_time_s, "service_time_s", scalar=True)
     servers = check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT, scalar=True)
+    if not np.isfinite(servers / service_time_s):
+        raise ValueError(f"servers / service_time_s (the capacity, requests per second) must be finite, got "
+                         f"{servers} / {service_time_s:g}")
     if slo_s is not None:
         slo_s = check_in_range(slo_s, "slo_s", 0.0, _MAX_MS / 1e3, low_open=True, scalar=True)
     quantile = check_open_probability(quantile, "quantile", scalar=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.validation import MAX_ELEMENTS, check_integer, check_nonnegative, check_positive
+from ..core.validation import MAX_ELEMENTS, check_integer, check_invertible, check_nonnegative, check_positive
 from .distributions import Distribution, check_distribution
 
 __all__ = ["ArrivalProcess", "PoissonArrivals", "RenewalArrivals", "OnOffArrivals", "PiecewisePoissonArrivals"]
@@ -35,7 +35,8 @@ class PoissonArrivals(ArrivalProcess):
     arrival_rate: float
 
     def __post_init__(self):
-        object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate", scalar=True))
+        # its mean gap 1 / arrival_rate must be a finite number of seconds
+        object.__setattr__(self, "arrival_rate", check_invertible(self.arrival_rate, "arrival_rate", scalar=True))
 
     def times(self, rng, n: int) -> np.ndarray:
         return np.cumsum(np.random.default_rng(rng).exponential(1.0 / self.arrival_rate, _count(n)))

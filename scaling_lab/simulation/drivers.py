@@ -8,7 +8,7 @@ import numpy as np
 from scipy import stats
 
 from ..core.statistics import batch_means_ci
-from ..core.validation import MAX_ELEMENTS, check_integer, check_nonnegative, check_positive
+from ..core.validation import MAX_ELEMENTS, check_integer, check_invertible, check_nonnegative, check_positive
 from .arrivals import ArrivalProcess, PoissonArrivals, RenewalArrivals
 from .distributions import Distribution, Exponential, check_distribution
 from .kernels import _closed_kernel, _router_kernel, fcfs_start_times
@@ -22,7 +22,7 @@ def _resolve_service(service_rate, service, name="service") -> Distribution:
     if service is None:
         if service_rate is None:
             raise ValueError("service_rate must be in (0, inf) when no service distribution is given, got None")
-        return Exponential(1.0 / check_positive(service_rate, "service_rate", scalar=True))
+        return Exponential(1.0 / check_invertible(service_rate, "service_rate", scalar=True))
     dist = check_distribution(service, name)
     if service_rate is not None:
         mu = check_positive(service_rate, "service_rate", scalar=True)
@@ -36,7 +36,7 @@ def _resolve_arrivals(arrival_rate, arrivals) -> ArrivalProcess:
     if arrivals is None:
         if arrival_rate is None:
             raise ValueError("arrival_rate must be in (0, inf) when no arrival process is given, got None")
-        return PoissonArrivals(check_positive(arrival_rate, "arrival_rate", scalar=True))
+        return PoissonArrivals(check_invertible(arrival_rate, "arrival_rate", scalar=True))
     if isinstance(arrivals, Distribution):
         arrivals = RenewalArrivals(arrivals)
     if not isinstance(arrivals, ArrivalProcess):
@@ -314,7 +314,7 @@ def simulate_tandem(arrival_rate: float, stages, *, n_requests: int = 200_000, s
     P. J. Burke, *The output of a queuing system*, Operations Research 4 (1956);
     J. R. Jackson, *Jobshop-like queueing systems*, Management Science 10 (1963).
     """
-    lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
+    lam = check_invertible(arrival_rate, "arrival_rate", scalar=True)  # Poisson gaps of mean 1 / lam
     n, warm, nb = _common_checks(n_requests, warmup_fraction, n_batches)
     parsed = []
     for i, stage in enumerate(stages):

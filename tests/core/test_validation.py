@@ -94,3 +94,22 @@ def test_every_helper_returns_valid_values_or_names_the_parameter(arr):
         else:
             with pytest.raises(ValueError, match="^param must "):
                 check(arr, "param")
+
+
+def test_check_invertible_keeps_the_reciprocal_inside_the_float_range():
+    import warnings
+
+    from scaling_lab.core.validation import MIN_INVERTIBLE, check_invertible
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(1.0 / MIN_INVERTIBLE)
+    with np.errstate(over="ignore"):
+        assert np.isinf(1.0 / np.nextafter(MIN_INVERTIBLE, 0.0))  # the least such number
+    assert check_invertible(MIN_INVERTIBLE, "rate") == MIN_INVERTIBLE
+    assert check_invertible(1e308, "rate") == 1e308
+    for bad in (5e-324, 0.0, -1.0, np.inf, np.nan, "1", True):
+        with pytest.raises(ValueError, match="^rate must "):
+            check_invertible(bad, "rate")
+    with pytest.raises(ValueError, match="finite reciprocal"):
+        check_invertible([1.0, 1e-310], "rate")

@@ -30,6 +30,7 @@ def test_latency_figure_axes_and_slo():
     ({"servers": 10**10}, "servers"), ({"servers": True}, "servers"), ({"quantile": 1.0}, "quantile"),
     ({"quantile": "0.99"}, "quantile"), ({"points": 1}, "points"), ({"points": 20.5}, "points"),
     ({"points": 2**63}, "points"), ({"slo_s": -1.0}, "slo_s"), ({"slo_s": 1e306}, "slo_s"),
+    ({"service_time_s": 5e-324}, "service_time_s"), ({"service_time_s": 1e-308, "servers": 10**9}, "servers"),
 ])
 def test_latency_figure_refuses_bad_input_by_name(kwargs, name):
     with pytest.raises(ValueError, match=name):

@@ -355,3 +355,10 @@ def test_piecewise_durations_must_add_up_to_a_finite_period():
         warnings.simplefilter("error")  # refused by name, without an overflow warning first
         with pytest.raises(ValueError, match="durations_s"):
             PiecewisePoissonArrivals((1.0, 1.0), (1e308, 1e308))
+
+
+@pytest.mark.parametrize("kwargs, name", [({"arrival_rate": 5e-324}, "arrival_rate"),
+                                          ({"service_rate": 5e-324}, "service_rate")])
+def test_rates_whose_mean_gap_leaves_the_float_range_are_refused_by_name(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        simulate_queue(**{"arrival_rate": 1.0, "service_rate": 2.0, "servers": 1, "n_requests": 100, **kwargs})
