@@ -42,7 +42,7 @@ and for the smoke tests).  Registered:
     store's cost per request against ``SessionStore``.
 ``fanout`` (chapter 11, :mod:`.fanout`)
     A front waiting for k parallel calls: p99 against max-of-k, and hedging.
-``replication-lag``, ``commit-latency``, ``failover`` (chapter 5, :mod:`.replication`)
+``replication-lag``, ``commit-latency``, ``failover`` (chapter 5, :mod:`scaling_lab.lab.replication`)
     A real PostgreSQL primary and streaming replica: lag against write rate
     on loopback and with the replica's replay throttled (the M/M/1 lag model,
     the same-path replay), read-your-writes against
