@@ -24,7 +24,9 @@ from scipy import linalg, stats
 from .core.validation import (
     MAX_COUNT,
     MAX_ELEMENTS,
+    MIN_INVERTIBLE,
     check_integer,
+    check_invertible,
     check_nonnegative,
     check_positive,
     check_probability,
@@ -182,9 +184,12 @@ _SERVING = np.array([True, False, True, False])
 
 def failover_generator(mttf_h: float, mttr_h: float, failover_s: float) -> np.ndarray:
     """Generator matrix :math:`Q` (per hour) of the primary-with-standby chain; see :func:`primary_failover`."""
-    lam = 1.0 / check_positive(mttf_h, "mttf_h", scalar=True)
-    mu = 1.0 / check_positive(mttr_h, "mttr_h", scalar=True)
+    lam = 1.0 / check_invertible(mttf_h, "mttf_h", scalar=True)  # rates of the generator: finite
+    mu = 1.0 / check_invertible(mttr_h, "mttr_h", scalar=True)
     tau_s = check_nonnegative(failover_s, "failover_s", scalar=True)
+    if tau_s > 0 and not 3600.0 / tau_s < np.inf:
+        raise ValueError(f"failover_s must be 0 or at least {3600.0 * MIN_INVERTIBLE:.4g} (a finite failover rate), "
+                         f"got {tau_s!r}")
     q = np.zeros((4, 4))
     up2, fo, up1, down = range(4)
     if tau_s > 0:

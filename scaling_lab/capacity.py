@@ -22,6 +22,7 @@ from .core.validation import (
     MAX_COUNT,
     check_in_range,
     check_integer,
+    check_invertible,
     check_nonnegative,
     check_open_probability,
     check_positive,
@@ -65,7 +66,7 @@ def servers_needed(arrival_rate: float, service_rate: float, *,
     queues with many exponential servers*, Operations Research 29 (1981).
     """
     lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
-    mu = check_positive(service_rate, "service_rate", scalar=True)
+    mu = check_invertible(service_rate, "service_rate", scalar=True)  # a finite service time
     checks = []
     if max_prob_wait is not None:
         p = check_in_range(max_prob_wait, "max_prob_wait", 0.0, 1.0, low_open=True, scalar=True)
@@ -142,7 +143,7 @@ def max_arrival_rate(service_rate: float, servers: int, *,
     float
         Requests per second (:math:`c\\mu` when no target is given).
     """
-    mu = check_positive(service_rate, "service_rate", scalar=True)
+    mu = check_invertible(service_rate, "service_rate", scalar=True)  # its service time 1 / mu is finite
     c = check_integer(servers, "servers", minimum=1, maximum=MAX_COUNT, scalar=True)
     # Each target is g(lambda) <= 0 for a continuous g increasing in lambda; a quantile target
     # "q-quantile <= t" is the tail condition P(X > t) <= 1 - q.
@@ -254,7 +255,12 @@ class NPlusOneHeadroom:
 
     @property
     def headroom_fraction(self) -> float:
-        """Share of the SLO capacity held back for the spare: ``1 - max_arrival_rate / capacity_without_spare``."""
+        """Share of the SLO capacity held back for the spare: ``1 - max_arrival_rate / capacity_without_spare``.
+
+        0 when the SLO admits no load even on the whole pool (nothing to hold back).
+        """
+        if self.capacity_without_spare <= 0:
+            return 0.0
         return 1.0 - self.max_arrival_rate / self.capacity_without_spare
 
 
@@ -290,7 +296,7 @@ def n_plus_one_headroom(service_rate: float, servers: int, *,
     :math:`1/\\sqrt{c}`; L. A. Barroso et al., *The Datacenter as a Computer*,
     3rd ed., Morgan & Claypool, 2018, ch. 7 (N+1 provisioning).
     """
-    mu = check_positive(service_rate, "service_rate", scalar=True)
+    mu = check_invertible(service_rate, "service_rate", scalar=True)  # a finite service time
     c = check_integer(servers, "servers", minimum=2, maximum=MAX_COUNT, scalar=True)
     targets = {k: v for k, v in {"max_prob_wait": max_prob_wait, "max_mean_wait_s": max_mean_wait_s,
                                  "max_wait_quantile": max_wait_quantile,

@@ -100,7 +100,8 @@ def edge_hit_ratios(arrival_rate: float, ttl_s: float, edge_shares, shared_popul
     offered = np.array([r.sum() for r in rates])
     with np.errstate(invalid="ignore", divide="ignore"):
         per_edge = np.where(offered > 0, hits / np.where(offered > 0, offered, 1.0), 0.0)
-    return per_edge, float(hits.sum() / offered.sum())
+    total = offered.sum()  # 0 when every object's rate is below the float range: no traffic, no offload
+    return per_edge, float(hits.sum() / total) if total > 0 else 0.0
 
 
 def central_hit_ratio(arrival_rate: float, ttl_s: float, edge_shares, shared_popularity,

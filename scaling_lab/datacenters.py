@@ -314,6 +314,8 @@ def simulate_datacenter_availability(datacenters: int, needed: int, mttf_h: floa
     if not 2 * k * (cycles + 50) <= MAX_ELEMENTS:
         raise ValueError(f"datacenters * 2 (1.2 horizon_h / (mttf_h + mttr_h) + 50) events must be at most "
                          f"10^8, got {2 * k * (cycles + 50):.3g} (datacenters={k}, horizon_h={horizon:g})")
+    if not horizon / nb > 0:  # each batch a slice of positive length (not below the float range)
+        raise ValueError(f"horizon_h / n_batches must be a positive number of hours, got {horizon:g} / {nb}")
     rng = np.random.default_rng(seed)
     n_cycles = int(cycles) + 50
 

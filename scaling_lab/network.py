@@ -203,7 +203,8 @@ class OpenNetwork:
     def max_throughput(self) -> float:
         """:math:`\\min_k c_k\\mu_k/V_k`: the external rate at which the bottleneck saturates."""
         used = self.visits > 0
-        return float(np.min(self._servers[used] * self._mu[used] / self.visits[used]))
+        with np.errstate(over="ignore"):  # visits below the float range: a station that never saturates, inf
+            return float(np.min(self._servers[used] * self._mu[used] / self.visits[used]))
 
     def summary(self) -> pd.DataFrame:
         """One row per station: servers, service rate, visits, arrival rate, utilization, response, residence."""
@@ -251,13 +252,15 @@ class MVAResult:
 
     @property
     def total_demand(self) -> float:
-        """:math:`D = \\sum_k D_k`: response time of a lone user."""
-        return float(self.demands_s.sum())
+        """:math:`D = \\sum_k D_k`: response time of a lone user (inf past the float range)."""
+        with np.errstate(over="ignore"):
+            return float(self.demands_s.sum())
 
     @property
     def max_throughput(self) -> float:
-        """:math:`1/D_{max}`: the bottleneck's capacity."""
-        return float(1.0 / self.demands_s.max())
+        """:math:`1/D_{max}`: the bottleneck's capacity (inf for demands below the float range)."""
+        with np.errstate(over="ignore"):
+            return float(1.0 / self.demands_s.max())
 
     @property
     def bottleneck(self) -> int:

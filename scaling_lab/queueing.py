@@ -428,7 +428,8 @@ class MG1(_LittlesLaw):
     def mean_wait(self):
         """Pollaczek–Khinchine mean wait, seconds; ``inf`` when unstable."""
         rho = np.asarray(self.utilization, dtype=float)
-        es = 1.0 / np.asarray(self.service_rate, dtype=float)
+        with np.errstate(over="ignore"):  # a rate below the float range: an infinite service time (unstable)
+            es = 1.0 / np.asarray(self.service_rate, dtype=float)
         ok = rho < 1.0
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             w = np.where(ok, rho / np.where(ok, 1.0 - rho, 1.0) * ((1.0 + np.asarray(self.scv)) / 2.0 * es), np.inf)

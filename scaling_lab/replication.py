@@ -30,6 +30,7 @@ import numpy as np
 from .core.validation import (
     MAX_COUNT,
     check_integer,
+    check_invertible,
     check_nonnegative,
     check_open_probability,
     check_positive,
@@ -349,7 +350,7 @@ def replica_loss(arrival_rate: float, read_fraction: float, replicas: int, *, no
     lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
     f = check_probability(read_fraction, "read_fraction", scalar=True)
     r = check_integer(replicas, "replicas", minimum=1, maximum=MAX_COUNT, scalar=True)
-    cap = check_positive(node_capacity_per_s, "node_capacity_per_s", scalar=True)
+    cap = check_invertible(node_capacity_per_s, "node_capacity_per_s", scalar=True)  # 1 / cap: a finite time
     m = check_integer(cores, "cores", minimum=1, maximum=MAX_COUNT, scalar=True)
     a = check_nonnegative(apply_cost, "apply_cost", scalar=True)
     gone = check_integer(lost, "lost", minimum=0, maximum=MAX_COUNT, scalar=True)

@@ -94,3 +94,10 @@ def test_bad_arguments():
         av.k_of_n(1, 3, 1.5)
     with pytest.raises(ValueError, match="mttf"):
         av.primary_failover(0.0, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"mttf_h": 5e-324}, "mttf_h"), ({"mttr_h": 5e-324}, "mttr_h"),
+                                          ({"failover_s": 5e-324}, "failover_s")])
+def test_primary_failover_rates_must_stay_in_the_float_range(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        av.primary_failover(**{"mttf_h": 2000.0, "mttr_h": 10.0, "failover_s": 30.0, **kwargs})

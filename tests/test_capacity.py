@@ -72,7 +72,15 @@ def test_spare_costs_less_in_larger_pools():
     (lambda: servers_needed(1.0, 1e-10), "arrival_rate / service_rate"),
     (lambda: max_arrival_rate(1e308, 8), "service_rate"),  # a capacity past the float range
     (lambda: n_plus_one_headroom(1e308, 8, max_mean_wait_s=0.5), "service_rate"),
+    (lambda: servers_needed(1.0, 5e-324), "service_rate"),  # its service time 1 / mu past the float range
+    (lambda: max_arrival_rate(5e-324, 8), "service_rate"),
+    (lambda: n_plus_one_headroom(5e-324, 8, max_mean_wait_s=0.5), "service_rate"),
 ])
 def test_bad_input_raises(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_no_headroom_to_hold_back_when_the_slo_admits_no_load():
+    h = n_plus_one_headroom(1.0, 8, max_mean_wait_s=5e-324)  # no load meets a wait of 5e-324 s
+    assert h.max_arrival_rate == 0.0 and h.headroom_fraction == 0.0

@@ -95,3 +95,12 @@ def test_first_byte_round_trips_is_a_whole_number():
         cdn.first_byte_ms(80.0, 10.0, 70.0, 0.5, round_trips=2.5)
     direct, _ = cdn.first_byte_ms(1e308, 10.0, 70.0, 0.5)
     assert direct == np.inf
+
+
+def test_traffic_below_the_float_range_offloads_nothing_without_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        per_edge, offload = cdn.edge_hit_ratios(5e-324, 60, SHARES, SHARED, LOCAL, 0.3)
+    assert offload == 0.0 and np.all(per_edge == 0.0)

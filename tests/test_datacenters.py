@@ -141,7 +141,8 @@ def test_replication_floor_against_measured_rtts():
     (lambda: simulate_datacenter_availability(3, 1, 2000.0, 10.0, horizon_h=1e308), 'horizon_h'),
     (lambda: simulate_datacenter_availability(3, 1, 1e-3, 1e-3), 'mttf_h'),
     (lambda: simulate_datacenter_availability(3, 1, 2000.0, 10.0, n_batches=10**9), 'n_batches'),
-    (lambda: datacenters_needed(3, 0.5, 5e-324), 'max_utilization'),  # more data centers than an int64 counts
+    (lambda: datacenters_needed(3, 0.5, 5e-324), 'max_utilization'),
+    (lambda: simulate_datacenter_availability(3, 1, 2000.0, 10.0, horizon_h=5e-324), 'horizon_h'),  # more data centers than an int64 counts
     (lambda: service_availability(3, 0.5, 0.01, max_utilization=5e-324), 'max_utilization'),
 ])
 def test_bad_input_raises(call, match):

@@ -271,3 +271,14 @@ def test_held_pool_at_a_rate_below_the_float_range_gives_no_warning():
         warnings.simplefilter("error")
         res = held_pool(5e-324, 8, [("web", 8, 40.0), ("database", 4, 50.0)])
     assert np.isfinite(res.mean_response) and res.stable
+
+
+def test_network_limits_below_the_float_range_give_no_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net = OpenNetwork(5.0, [Station("web", 4, 2.0), Station("db", 1, 20.0)], visits=np.array([5e-324, 5e-324]))
+        tiny = mva(np.full(3, 5e-324), 1.0, 5)
+        huge = mva(np.full(3, 1e308), 1.0, 5)
+        assert net.max_throughput == np.inf and tiny.max_throughput == np.inf and huge.total_demand == np.inf

@@ -121,3 +121,10 @@ def test_replica_loss_agrees_with_read_scaling_and_the_simulator():
     assert abs(sim.mean_response - loss.mean_read_after_s) < 3 * sim.mean_response_ci
     with pytest.raises(ValueError, match="lost"):
         replica_loss(4_000, 0.9, 2, lost=2, **kw)
+
+
+def test_replica_loss_needs_a_finite_time_per_request():
+    from scaling_lab.replication import replica_loss
+
+    with pytest.raises(ValueError, match="node_capacity_per_s"):
+        replica_loss(100.0, 0.9, 3, node_capacity_per_s=5e-324, cores=4)

@@ -122,9 +122,13 @@ MAX_DAILY_USERS = 1e10
 """Most daily users a plan is drawn for: more people than live on Earth (a judgement; the sizing rules hold
 to it, and past it counts such as shards leave the models' ranges)."""
 
+MIN_DAILY_USERS = 1e-6
+"""Fewest daily users a plan is drawn for (a judgement: far below one user, and far above the numbers
+whose request rates fall below the float range)."""
+
 
 def _check_users(daily_users, name: str, *, scalar: bool):
-    return check_in_range(daily_users, name, 0.0, MAX_DAILY_USERS, low_open=True, scalar=scalar)
+    return check_in_range(daily_users, name, MIN_DAILY_USERS, MAX_DAILY_USERS, scalar=scalar)
 
 
 def _plan(users: float, a: Assumptions) -> Plan:
@@ -140,7 +144,7 @@ def plan(daily_users: float, assumptions: Assumptions | None = None, **overrides
     Parameters
     ----------
     daily_users : float
-        Daily active users, in (0, 10^10] (:data:`MAX_DAILY_USERS`).
+        Daily active users, in [10^-6, 10^10] (:data:`MIN_DAILY_USERS`, :data:`MAX_DAILY_USERS`).
     assumptions : Assumptions, optional
         Everything else (defaults: ``Assumptions``).
     **overrides
@@ -175,7 +179,7 @@ def _row(users: float, a: Assumptions) -> dict:
 def sweep(daily_users, assumptions: Assumptions | None = None, **overrides) -> pd.DataFrame:
     """:meth:`Plan.counts` and :attr:`Plan.needed` for every user count in ``daily_users`` (one row each).
 
-    ``daily_users`` is one number or a 1-D sequence, each in (0, 10^10].  The plans run through
+    ``daily_users`` is one number or a 1-D sequence, each in [10^-6, 10^10].  The plans run through
     :func:`scaling_lab.core.parallel.parallel_map`.
     """
     users = np.atleast_1d(np.asarray(_check_users(daily_users, "daily_users", scalar=False), dtype=float))

@@ -312,7 +312,8 @@ def test_bad_entry_point_arguments_raise():
 
 
 @pytest.mark.parametrize("call, name", [
-    (lambda: plan(1e11), "daily_users"),  # more than 10^10: shard counts leave the models' ranges
+    (lambda: plan(1e11), "daily_users"),
+    (lambda: plan(5e-324), "daily_users"),  # at least 10^-6: its request rate would fall below the float range  # more than 10^10: shard counts leave the models' ranges
     (lambda: plan([1e4, 1e5]), "daily_users"),  # one plan, one number: sweep takes several
     (lambda: sweep(np.ones((2, 2)) * 1e4), "daily_users"),
     (lambda: sweep([1e4, 1e308]), "daily_users"),
