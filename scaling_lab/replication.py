@@ -216,9 +216,16 @@ class ReplicationLag:
         if np.any(p == 0):
             raise ValueError("max_stale_probability must be in (0, 1]: the lag is unbounded")
         q = np.clip(1.0 - p, 1e-300, None)
+        # p below the float spacing of 1 (about 1.1e-16) makes q = 1 - p round to 1: there the M/M/1 lag's
+        # exponential tail P(L - D > t) = exp(-(mu - lambda) t) is inverted directly, ln(1/p) / (mu - lambda)
+        direct = (q >= 1.0) & (p < 1.0)
         with np.errstate(divide="ignore"):
             out = np.where(p >= 1.0, 0.0, self.network_delay_s + np.asarray(
-                self.queue.response_quantile(np.where(p >= 1.0, 0.5, q))))
+                self.queue.response_quantile(np.where((p >= 1.0) | direct, 0.5, q))))
+        if direct.any():
+            theta = self.apply_rate - self.write_rate
+            tail = -np.log(p) / theta if theta > 0 else np.inf
+            out = np.where(direct, self.network_delay_s + tail, out)
         return scalar_or_array(out)
 
     @property

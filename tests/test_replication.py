@@ -128,3 +128,11 @@ def test_replica_loss_needs_a_finite_time_per_request():
 
     with pytest.raises(ValueError, match="node_capacity_per_s"):
         replica_loss(100.0, 0.9, 3, node_capacity_per_s=5e-324, cores=4)
+
+
+def test_read_delay_for_a_stale_probability_below_the_float_spacing_of_one():
+    lag = ReplicationLag(100.0, 200.0, network_delay_s=0.001)
+    for p in (1e-17, 5e-324):  # 1 - p rounds to 1: the exponential tail is inverted directly
+        d = lag.read_delay_for(p)
+        assert d == pytest.approx(0.001 - np.log(p) / 100.0, rel=1e-12)
+        assert lag.stale_read_probability(d) == pytest.approx(p, rel=1e-9)

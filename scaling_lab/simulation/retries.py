@@ -287,7 +287,8 @@ def metastability_map(arrival_rate: float, service: Distribution, servers: int, 
     the time it took, the goodput over the last third of the observation as a
     share of the base rate, and the fluid model's drain time without retries
     (:func:`scaling_lab.backlog.burst_backlog`) for comparison.  Extra keyword
-    arguments go to :func:`simulate_retries`.
+    arguments go to :func:`simulate_retries`.  ``observe_s`` is at least three
+    of its ``bin_s`` (3 s by default), so that the last third holds a bin.
 
     Returns
     -------
@@ -302,6 +303,9 @@ def metastability_map(arrival_rate: float, service: Distribution, servers: int, 
         raise ValueError(f"burst_rates and burst_lengths_s must be 1-D with at most 400 pairs, got "
                          f"{rates.size} x {lengths.size}")
     observe = check_positive(observe_s, "observe_s", scalar=True)
+    bin_s = check_positive(kwargs.get("bin_s", 1.0), "bin_s", scalar=True)
+    if observe < 3 * bin_s:  # the last third of the observation must hold a goodput bin
+        raise ValueError(f"observe_s must be at least 3 bin_s = {3 * bin_s:g} s, got {observe:g}")
     dist = check_distribution(service, "service")
     lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
     with np.errstate(over="ignore"):

@@ -85,3 +85,9 @@ def test_deterministic_service_and_the_same_seed_repeat():
 def test_bad_input_is_a_value_error(kwargs, param):
     with pytest.raises(ValueError, match=param):
         simulate_retries(**{**BASE, "burst_rate": 200.0, "burst_s": 1.0, **kwargs})
+
+
+def test_metastability_map_needs_an_observation_with_a_last_third():
+    with pytest.raises(ValueError, match="observe_s"):
+        metastability_map(100.0, Exponential(0.02), 4, timeout_s=0.3, burst_rates=[220.0],
+                          burst_lengths_s=[1.0], observe_s=2.0)  # its last third holds no 1 s bin
