@@ -738,7 +738,7 @@ def simulate_hit_ratio(policy: str, cache_size: int, *, trace=None, popularity=N
     else:
         t = _check_trace(trace)
         n_catalogue = int(np.count_nonzero(np.bincount(t)))
-    c = _check_cache_size(cache_size, n_catalogue, scalar=True)
+    c = _check_cache_size(cache_size, n_catalogue, scalar=True, items="popularity" if trace is None else "trace")
     skip = int(len(t) * warm)
     counted = len(t) - skip
     if policy == "lru":
@@ -892,10 +892,10 @@ def _check_trace(trace) -> np.ndarray:
     return np.asarray(check_integer(t, "trace", minimum=0, maximum=MAX_ELEMENTS), dtype=np.int64)
 
 
-def _check_cache_size(cache_size, n_items: int, *, scalar: bool = False):
+def _check_cache_size(cache_size, n_items: int, *, scalar: bool = False, items: str = "popularity"):
     c = check_integer(cache_size, "cache_size", minimum=1, maximum=MAX_ELEMENTS, scalar=scalar)
     if np.any(np.asarray(c) > n_items):
-        raise ValueError(f"cache_size must be in [1, {n_items}] (the number of items), got {cache_size!r}")
+        raise ValueError(f"cache_size must be in [1, {n_items}] (the number of items in {items}), got {cache_size!r}")
     return c
 
 
@@ -930,8 +930,9 @@ def ttl_cache_items(popularity, arrival_rate: float, ttl_s: float) -> float:
     p = _check_popularity(popularity)
     lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
     t = check_nonnegative(ttl_s, "ttl_s", scalar=True)
-    x = p * lam * t
-    return float(np.sum(x / (1.0 + x)))
+    with np.errstate(over="ignore"):  # lambda_i T past the float range: the item is always cached
+        x = p * lam * t
+    return float(np.sum(_occupancy("fifo")(x)))
 
 
 def effective_ttl_s(popularity, arrival_rate: float, ttl_s: float, cache_size: int) -> float:
@@ -984,8 +985,9 @@ def bounded_ttl_hit_ratio(popularity, arrival_rate: float, ttl_s: float, cache_s
     p = _check_popularity(popularity)
     lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
     t_eff = effective_ttl_s(p, lam, ttl_s, cache_size)
-    x = p * lam * t_eff
-    return float(np.sum(p * x / (1.0 + x)))
+    with np.errstate(over="ignore", invalid="ignore"):  # lambda_i T past the float range: always a hit
+        x = p * lam * t_eff
+        return float(np.sum(np.where(np.isinf(x), p, p * x / (1.0 + x))))
 
 
 CONSISTENCY_STRATEGIES = ("ttl", "invalidate", "write_through")

@@ -81,8 +81,8 @@ def servers_needed(arrival_rate: float, service_rate: float, *,
         qr, tr = _quantile_target(max_response_quantile, "max_response_quantile")
         if np.exp(-mu * tr) > 1.0 - qr:
             raise ValueError(
-                f"max_response_quantile={max_response_quantile!r} is unreachable: even with no "
-                f"waiting, the service time alone exceeds {tr} s with probability "
+                f"max_response_quantile={max_response_quantile!r} is unreachable at service_rate={mu:g}: even with "
+                f"no waiting, the service time alone exceeds {tr} s with probability "
                 f"{np.exp(-mu * tr):.3g} > {1 - qr:.3g}")
         checks.append(lambda m: m.prob_response_exceeds(tr) <= 1.0 - qr)  # same as response_quantile(qr) <= tr
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from .core.validation import check_nonnegative, check_positive, check_probability
+from .core.validation import check_invertible, check_nonnegative, check_positive, check_probability
 from .core.arrays import scalar_or_array
 
 __all__ = ["amdahl_speedup", "usl_throughput", "usl_peak_concurrency", "USLFit", "fit_usl"]
@@ -183,7 +183,8 @@ def fit_usl(concurrency, throughput) -> USLFit:
     Gunther (2007), ch. 5 (fitting by regression); S. Möding, *usl: Analyze
     System Scalability with the Universal Scalability Law*, R package, 2020.
     """
-    n = np.atleast_1d(check_positive(concurrency, "concurrency")).astype(float)
+    # each throughput per worker X / n is finite (the fit's starting point and scale)
+    n = np.atleast_1d(check_invertible(concurrency, "concurrency")).astype(float)
     x = np.atleast_1d(check_positive(throughput, "throughput")).astype(float)
     if n.ndim != 1 or n.shape != x.shape:
         raise ValueError(f"concurrency and throughput must be 1-D of equal length, got {n.shape} and {x.shape}")

@@ -330,7 +330,8 @@ def _pool(arrival_rates, service_rate, servers, weights):
     with np.errstate(over="ignore"):  # a sum past the float range is refused by name, without a warning
         w_total = w.sum()
     if w.shape != rates.shape or not w_total > 0 or not np.isfinite(w_total):
-        raise ValueError(f"weights must hold one non-negative value per server ({rates.size}), "
+        what = "weights" if weights is not None else "arrival_rates (the weights by default)"
+        raise ValueError(f"{what} must hold one non-negative value per server ({rates.size}), "
                          "with a positive finite sum")
     queues = MMc(rates, float(mu), c)
     stable = np.asarray(queues.stable, dtype=bool)

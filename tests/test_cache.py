@@ -388,3 +388,17 @@ def test_limits_past_the_float_range():
         p = cache.zipf_popularity(5, 1e308)  # alpha -> inf: every request for the first item
         np.testing.assert_array_equal(p, [1.0, 0, 0, 0, 0])
         assert cache.ttl_stale_hit_probability(5.0, 10.0, 1e308) == 1.0
+
+
+def test_ttl_caches_at_a_rate_near_the_float_range_hold_every_item_without_warning():
+    p = cache.zipf_popularity(50, 0.8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        held = cache.ttl_cache_items(p, 1.7976931348623157e308, 10.0)
+        h = cache.bounded_ttl_hit_ratio(p, 1.7976931348623157e308, 10.0, 50)
+    assert held == pytest.approx(50.0) and h == pytest.approx(1.0)
+
+
+def test_a_cache_larger_than_the_trace_names_the_trace():
+    with pytest.raises(ValueError, match="items in trace"):
+        cache.simulate_hit_ratio("lru", 10, trace=np.zeros(100, dtype=np.int64))

@@ -73,6 +73,7 @@ def test_spare_costs_less_in_larger_pools():
     (lambda: max_arrival_rate(1e308, 8), "service_rate"),  # a capacity past the float range
     (lambda: n_plus_one_headroom(1e308, 8, max_mean_wait_s=0.5), "service_rate"),
     (lambda: servers_needed(1.0, 5e-324), "service_rate"),  # its service time 1 / mu past the float range
+    (lambda: servers_needed(1.0, 1e-300, max_response_quantile=(0.9, 5.0)), "service_rate"),  # unreachable
     (lambda: max_arrival_rate(5e-324, 8), "service_rate"),
     (lambda: n_plus_one_headroom(5e-324, 8, max_mean_wait_s=0.5), "service_rate"),
 ])

@@ -124,3 +124,8 @@ def test_peak_concurrency_with_kappa_below_the_float_range_is_inf_without_warnin
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert usl_peak_concurrency(0.05, 5e-324) == np.inf
+
+
+def test_fit_refuses_a_concurrency_whose_per_worker_rate_leaves_the_float_range():
+    with pytest.raises(ValueError, match="concurrency"):
+        fit_usl([5e-324, 2.0, 4.0, 8.0], [100.0, 190.0, 340.0, 520.0])

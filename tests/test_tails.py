@@ -162,3 +162,8 @@ def test_pooled_arrival_rates_past_the_range_are_refused_by_name_without_warning
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="arrival_rates"):
             tails.pooled_response_quantile(0.99, [1e308, 1e308], 10.0, 2)
+
+
+def test_default_weights_are_named_as_the_arrival_rates():
+    with pytest.raises(ValueError, match="arrival_rates"):
+        tails.pooled_response_quantile(0.99, [0.0, 0.0], 10.0, 2)
