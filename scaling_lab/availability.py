@@ -179,6 +179,7 @@ class FailoverAvailability:
 
 
 _STATES = ("both_up", "failing_over", "one_up", "both_down")
+_WIDE_RATES = 1e12  # rate spread past which the balance equations are solved through the jump chain
 _SERVING = np.array([True, False, True, False])
 
 
@@ -246,11 +247,22 @@ def primary_failover(mttf_h: float, mttr_h: float, failover_s: float) -> Failove
         keep[1] = False
     qs = q[np.ix_(keep, keep)]
     m = qs.shape[0]
-    a = qs.T.copy()
-    a[-1, :] = 1.0  # replace one balance equation by the normalization
+    out_rates = -np.diag(qs)  # every state of the chain is left at some rate
     b = np.zeros(m)
     b[-1] = 1.0
-    pi_small = linalg.solve(a, b)
+    with np.errstate(over="ignore"):
+        spread = out_rates.max() / out_rates.min()
+    if spread <= _WIDE_RATES:
+        a = qs.T.copy()
+        a[-1, :] = 1.0  # replace one balance equation by the normalization
+        pi_small = linalg.solve(a, b)
+    else:  # rates many decades apart: solve for the flows y_i = pi_i q_i of the jump chain (entries in [0, 1])
+        jump = qs / out_rates[:, None] + np.eye(m)  # off-diagonal: the jump probabilities; diagonal 0
+        a = jump.T - np.eye(m)
+        a[-1, :] = 1.0
+        flows = np.clip(linalg.solve(a, b), 0.0, None)
+        pi_small = flows * (out_rates.min() / out_rates)  # pi_i proportional to y_i / q_i, scaled to stay in range
+        pi_small = pi_small / pi_small.sum()
     pi = np.zeros(4)
     pi[keep] = np.clip(pi_small, 0.0, None)
     u = float(pi[~_SERVING].sum())

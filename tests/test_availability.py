@@ -101,3 +101,16 @@ def test_bad_arguments():
 def test_primary_failover_rates_must_stay_in_the_float_range(kwargs, name):
     with pytest.raises(ValueError, match=name):
         av.primary_failover(**{"mttf_h": 2000.0, "mttr_h": 10.0, "failover_s": 30.0, **kwargs})
+
+
+def test_primary_failover_with_rates_many_decades_apart_takes_its_limits_without_warning():
+    import warnings
+
+    base = av.primary_failover(2000.0, 10.0, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no LinAlgWarning: the jump chain's equations are well conditioned
+        never_up = av.primary_failover(1e-300, 10.0, 30.0)
+        instant = av.primary_failover(2000.0, 10.0, 1e-300)
+        never_fails = av.primary_failover(1e300, 10.0, 30.0)
+    assert never_up.availability == 0.0 and never_fails.availability == 1.0
+    assert instant.unavailability == pytest.approx(base.unavailability, rel=1e-12)  # a failover of no time

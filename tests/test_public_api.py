@@ -5,10 +5,10 @@ public methods of every public class, results included) is called once with
 valid arguments (the baseline: signature defaults, then the vocabulary of
 CONTRIBUTING.md in ``VOCAB``, then the few per-callable ``EXAMPLES``), then once
 for every numeric parameter and every bad value of ``_bad_values``: NaN, ±inf,
-negative, huge (1e308, and every element of an array), tiny (5e-324, the least
-positive float, whose reciprocal is past the float range), the largest int64
-plus one, empty, wrong shape, a string, a complex, ``None``, ``True`` and an
-arbitrary object.  Each call must, within a
+negative, huge (1e308, the largest float, and every element of an array), tiny
+(5e-324, the least positive float, whose reciprocal is past the float range;
+1e-300; every element, or one), all zeros, the largest int64 plus one, empty,
+wrong shape, a string, a complex, ``None``, ``True`` and an arbitrary object.  Each call must, within a
 second of CPU time (``CPU_LIMIT_S``; the baseline, which runs first in its
 process and may compile kernels, ``BASELINE_CPU_LIMIT_S``) and without a warning, either
 
@@ -312,7 +312,8 @@ def _bad_values(value, scalar: bool):
     if _is_number(value):
         neg = -abs(float(value)) if value else -1.0
         out = [("nan", math.nan, True), ("inf", math.inf, False), ("-inf", -math.inf, False),
-               ("negative", neg, False), ("huge", 1e308, False), ("tiny", 5e-324, False), ("empty", [], True),
+               ("negative", neg, False), ("huge", 1e308, False), ("max", float(np.finfo(float).max), False),
+               ("tiny", 5e-324, False), ("small", 1e-300, False), ("empty", [], True),
                ("wrong_shape", [value, value], scalar), ("none", None, True)]
         if isinstance(value, (int, np.integer)):
             out += [("int64_overflow", 2**63, False), ("fraction", 2.5, True), ("at_bound", AT_BOUND, False)]
@@ -324,9 +325,12 @@ def _bad_values(value, scalar: bool):
         bad = arr.copy()
         bad.flat[-1] = x
         out.append((label, type(value)(bad) if isinstance(value, (list, tuple)) else bad, must))
-    for label, x in (("all_huge", 1e308), ("all_tiny", 5e-324)):  # sums and reciprocals past the float range
+    for label, x in (("all_huge", 1e308), ("all_tiny", 5e-324), ("all_zero", 0.0)):  # sums and reciprocals
         full = np.full_like(arr, x)
         out.append((label, type(value)(full) if isinstance(value, (list, tuple)) else full, False))
+    one_tiny = arr.copy()
+    one_tiny.flat[0] = 5e-324
+    out.append(("one_tiny", type(value)(one_tiny) if isinstance(value, (list, tuple)) else one_tiny, False))
     out.append(("empty", type(value)() if isinstance(value, (list, tuple)) else np.array([]), True))
     if arr.ndim == 1 and arr.size >= 3:
         out.append(("shorter", arr[:-1], False))
