@@ -289,6 +289,20 @@ def test_page_weight_budget():
     assert not heavy, f"pages over 1.5 MB: {heavy}"
 
 
+def test_plotly_loads_only_where_a_figure_is():
+    """book/_ext/figure_scripts.py: plotly.js and the figure scripts on figure pages, nowhere else."""
+    _require(SITE.is_dir(), f"{SITE} is missing: run `make site` first")
+    with_figures = without = 0
+    for page in _pages():
+        html = page.read_text(encoding="utf-8")
+        has_figure = 'class="plotly-graph-div"' in html
+        loads_plotly = re.search(r'<script[^>]*\bsrc="[^"]*plotly\.min\.js', html) is not None
+        assert has_figure == loads_plotly, f"{page.relative_to(SITE)}: figure {has_figure}, plotly.js {loads_plotly}"
+        with_figures += has_figure
+        without += not has_figure
+    assert with_figures >= 13 and without >= 10, (with_figures, without)
+
+
 def test_every_public_name_is_in_the_api_reference():
     """Each name of ``scaling_lab.__all__`` has an object description in the built API pages (objects.inv)."""
     _require((SITE / "objects.inv").is_file(), f"{SITE}/objects.inv is missing: run `make site` first")

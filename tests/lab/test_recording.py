@@ -26,7 +26,7 @@ def test_unknown_recording_is_a_value_error(tmp_path):
 
 # Recorded so far only in the quick version (the full one takes about 11 minutes); no chapter
 # plots it yet. Remove the entry once `make experiments` has recorded it.
-QUICK_ONLY = {"redis-hit-ratio"}
+QUICK_ONLY: set[str] = set()
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
