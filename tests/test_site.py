@@ -22,6 +22,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(os.environ.get("SCALING_LAB_SITE", ROOT / "_build" / "html"))
 SHOTS = SITE.parent / "screenshots"
+# Full-page screenshots cost about two seconds a page; they are for people to look at, so only on request.
+TAKE_SHOTS = os.environ.get("SCALING_LAB_SCREENSHOTS", "").lower() in ("1", "true", "yes")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SKIP_PAGES = {"search.html", "genindex.html", "index.html", "py-modindex.html"}
@@ -160,6 +162,10 @@ def _visit(browser, url: str, width: int, height: int):
     return page, errors
 
 
+def _stem(rel: str) -> str:
+    return rel.replace("/", "__").removesuffix(".html")
+
+
 @pytest.mark.parametrize("path", _pages(), ids=lambda p: str(p.relative_to(SITE)))
 def test_page_renders_in_browser(path, server, browser):
     rel = path.relative_to(SITE).as_posix()
@@ -202,9 +208,9 @@ def test_page_renders_in_browser(path, server, browser):
                 after = page.evaluate(FIGURE_STATE, fig["id"])
                 assert after != before, f"{rel}: moving slider {k} of {fig['id']} did not change the figure"
 
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        stem = rel.replace("/", "__").removesuffix(".html")
-        page.screenshot(path=str(SHOTS / f"{stem}-desktop.png"), full_page=True)
+        if TAKE_SHOTS:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"{_stem(rel)}-desktop.png"), full_page=True)
         problems = page.evaluate(LAYOUT_PROBLEMS)
         assert not problems, f"{rel} at desktop width:\n" + "\n".join(problems)
         assert not errors, f"{rel}: console errors:\n" + "\n".join(errors)
@@ -215,12 +221,12 @@ def test_page_renders_in_browser(path, server, browser):
     try:
         html = path.read_text(encoding="utf-8")
         expected = html.count('class="plotly-graph-div"')
-        stem = rel.replace("/", "__").removesuffix(".html")
         if expected:
             phone.wait_for_function(f"document.querySelectorAll('.plotly-graph-div svg.main-svg').length >= {expected}",
                                     timeout=20_000)
             phone.wait_for_timeout(400)  # figure-fit.js relayouts after the first draw
-        phone.screenshot(path=str(SHOTS / f"{stem}-phone.png"), full_page=True)
+        if TAKE_SHOTS:
+            phone.screenshot(path=str(SHOTS / f"{_stem(rel)}-phone.png"), full_page=True)
         problems = phone.evaluate(LAYOUT_PROBLEMS)
         assert not problems, f"{rel} at phone width:\n" + "\n".join(problems)
         overflow = phone.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
