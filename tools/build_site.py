@@ -42,6 +42,8 @@ MANIFEST = CACHE / "records.json"  # chapter -> cache record, read by book/_ext/
 STAMP = BUILD / "html" / ".build-inputs"
 KERNEL_HOOK = Path(__file__).resolve().parent / "kernel_reads.py"
 BIG_FILE = 1 << 20  # larger files (plotly.min.js, MathJax fonts) are compared by size and mtime
+# Written by the build itself from other inputs (book/_ext/api_pages.py, book/_ext/journey.py): not inputs.
+GENERATED = ("book/api/", "book/_static/journey.svg", "book/_stages.md")
 
 
 def digest(path: Path) -> str:
@@ -175,7 +177,8 @@ def site_inputs(manifest: str) -> str:
     """One digest of everything the rendering step reads."""
     h = hashlib.sha256(manifest.encode())
     files = [ROOT / "_config.yml", ROOT / "_toc.yml", Path(__file__).resolve(), *chapters()]
-    files += sorted(p for p in (ROOT / "book").rglob("*") if p.is_file())
+    files += sorted(p for p in (ROOT / "book").rglob("*")
+                    if p.is_file() and not p.relative_to(ROOT).as_posix().startswith(GENERATED))
     files += sorted(p for p in (ROOT / "scaling_lab").rglob("*.py") if "__pycache__" not in p.parts)
     for path in files:
         stat = path.stat()

@@ -94,3 +94,24 @@ def test_sphinx_re_reads_a_page_whose_record_changed(tmp_path):
     assert execution_records._outdated(app, env, set(), set(), set()) == ["notebooks/b"]
     env.execution_records["notebooks/b"] = "2:y"
     assert execution_records._outdated(app, env, set(), set(), set()) == []
+
+
+def test_files_the_build_writes_are_not_its_inputs(project, monkeypatch):
+    """A second build after a cold one finds the site up to date: the API pages and the journey figure
+    the build writes itself do not count as changed inputs, while a changed page of the book does."""
+    root, _ = project
+    (root / "tools").mkdir()
+    shutil.copy(ROOT / "tools" / "build_site.py", root / "tools" / "build_site.py")
+    monkeypatch.setattr(build_site, "__file__", str(root / "tools" / "build_site.py"))
+    (root / "_config.yml").write_text("title: t\n")
+    (root / "scaling_lab").mkdir()
+    (root / "book" / "api").mkdir(parents=True)
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    before = build_site.site_inputs("{}")
+    (root / "book" / "api" / "scaling_lab.cache.md").write_text("# scaling_lab.cache\n")
+    (root / "book" / "_static").mkdir()
+    (root / "book" / "_static" / "journey.svg").write_text("<svg/>")
+    (root / "book" / "_stages.md").write_text("| stage |\n")
+    assert build_site.site_inputs("{}") == before
+    (root / "book" / "intro.md").write_text("# Introduction\n")
+    assert build_site.site_inputs("{}") != before
