@@ -8,12 +8,12 @@ the recorded numbers, so a new recording that contradicts the prose fails here.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from scaling_lab.cache import hit_ratio, zipf_popularity
 from scaling_lab.lab import data_report as dr
 from scaling_lab.lab.report import recorded
+from table_cells import cell_number
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +26,6 @@ def redis():
     return recorded("redis-hit-ratio")
 
 
-def _num(cell: str) -> float:
-    """The leading number of a table cell ('1.24 ± 0.10' -> 1.24, '15.3%' -> 0.153)."""
-    head = cell.split(" ")[0].replace(",", "")
-    return float(head[:-1]) / 100 if head.endswith("%") else float(head)
-
-
 def test_lag_table_has_every_rate_and_the_model_is_mm1_plus_the_fitted_delay(lag):
     t = dr.replication_lag_table(lag)
     s = dr._lag_summary(lag)
@@ -40,10 +34,10 @@ def test_lag_table_has_every_rate_and_the_model_is_mm1_plus_the_fitted_delay(lag
     for (_, r), (_, row) in zip(s.iterrows(), t.iterrows()):
         mu = r["write_rate"] / r["rho"]
         # E[L] = D + 1/(mu - lambda), p99 = D + ln(100)/(mu - lambda), written out here
-        assert _num(row["mean, model"]) == pytest.approx(1e3 * (r["delay_s"] + 1 / (mu - r["write_rate"])), abs=0.006)
-        assert _num(row["p99, model"]) == pytest.approx(1e3 * (r["delay_s"] + np.log(100) / (mu - r["write_rate"])),
+        assert cell_number(row["mean, model"]) == pytest.approx(1e3 * (r["delay_s"] + 1 / (mu - r["write_rate"])), abs=0.006)
+        assert cell_number(row["p99, model"]) == pytest.approx(1e3 * (r["delay_s"] + np.log(100) / (mu - r["write_rate"])),
                                                         abs=0.006)
-        assert _num(row["measured"]) == pytest.approx(r["lag_mean"] * 1e3, abs=0.006)
+        assert cell_number(row["measured"]) == pytest.approx(r["lag_mean"] * 1e3, abs=0.006)
     for regime, g in s.groupby("regime"):  # D is fitted where the rate is lowest: the model meets the mean there
         low = g.loc[g["write_rate"].idxmin()]
         if low["delay_s"] > 0:
@@ -94,7 +88,7 @@ def test_stale_read_table_and_model_curve(lag):
     t = dr.stale_reads_table(lag)
     st = lag["stale_reads"]
     assert len(t) == len(st)
-    assert [_num(x) for x in t["stale, measured"]] == pytest.approx(list(st["stale"] / st["probes"]), abs=6e-4)
+    assert [cell_number(x) for x in t["stale, measured"]] == pytest.approx(list(st["stale"] / st["probes"]), abs=6e-4)
     for regime, g in st.groupby("regime"):
         curve = dr._stale_model(lag, regime, float(g["background_rate"].iloc[0]), np.linspace(0, 0.2, 50))
         assert curve[0] == 1.0 and np.all(np.diff(curve) <= 0) and np.all((curve >= 0) & (curve <= 1))
@@ -121,7 +115,7 @@ def test_commit_latency_waits_more_at_each_level():
     # over loopback waiting for the standby costs a fraction of a millisecond, and the p99s stay near 2 ms
     assert med["on"] - med["local"] < 0.001
     assert (rec["summary"]["p99"] < 0.0025).all()
-    assert _num(t.loc[t["synchronous_commit"] == "local", "median − local"].iloc[0]) == 0
+    assert cell_number(t.loc[t["synchronous_commit"] == "local", "median − local"].iloc[0]) == 0
 
 
 def test_failover_synchronous_loses_nothing_and_models_match_the_formula(lag):
@@ -130,7 +124,7 @@ def test_failover_synchronous_loses_nothing_and_models_match_the_formula(lag):
     sync = runs[runs["synchronous"].astype(bool)]
     assert len(sync) >= 3 and (sync["lost"] == 0).all() and (runs["phantom"] == 0).all()
     t = dr.failover_table(rec, lag).set_index("replication")
-    assert _num(t.loc["synchronous (on)", "writes lost, model"]) == 0
+    assert cell_number(t.loc["synchronous (on)", "writes lost, model"]) == 0
     throttled = [m for m in t.index if "throttled" in m]
     if throttled:  # rho/(1-rho) + lambda*D with the bottleneck regime's measured mu and fitted D
         s = dr._lag_summary(lag)
@@ -138,11 +132,11 @@ def test_failover_synchronous_loses_nothing_and_models_match_the_formula(lag):
         mu, d = b["write_rate"] / b["rho"], b["delay_s"]
         lam = float(rec["summary"].set_index("mode").loc[throttled[0], "write_rate"])
         rho = lam / mu
-        assert _num(t.loc[throttled[0], "writes lost, model"]) == pytest.approx(rho / (1 - rho) + lam * d, abs=0.006)
+        assert cell_number(t.loc[throttled[0], "writes lost, model"]) == pytest.approx(rho / (1 - rho) + lam * d, abs=0.006)
     assert t.loc["asynchronous", "writes lost, model"] != ""
     # chapter 5: no acknowledged write was lost in any run; the model expects less than 1.5 per failover
     assert (runs["lost"] == 0).all()
-    assert all(_num(x) < 1.5 for x in t["writes lost, model"])
+    assert all(cell_number(x) < 1.5 for x in t["writes lost, model"])
     assert dr.failover_table(rec).shape == t.reset_index().shape
 
 

@@ -14,10 +14,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from scaling_lab.lab import traffic_report as tr
 from scaling_lab.lab.report import recorded
+from table_cells import cell_half_width, cell_number, t_interval
 
 E_MAX_4_NORMALS = 1.0293754  # E[max of 4 standard normals] (Tippett 1925)
 POOLS = ["sticky, placed at random", "sticky, placed round robin", "stateless, Redis store"]
@@ -31,21 +31,6 @@ def sticky():
 @pytest.fixture(scope="module")
 def store():
     return recorded("session-store")
-
-
-def _num(cell: str) -> float:
-    """The leading number of a table cell ('1.24 ± 0.10' -> 1.24, '0.08%' -> 0.0008)."""
-    head = cell.split(" ")[0].replace(",", "")
-    return float(head[:-1]) / 100 if head.endswith("%") else float(head)
-
-
-def _half(cell: str) -> float:
-    return float(cell.split("±")[1].split()[0])
-
-
-def _t_interval(x) -> tuple[float, float]:
-    x = np.asarray(x, dtype=float)
-    return float(x.mean()), float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
 
 
 def _row(t: pd.DataFrame, pool: str, quantity: str) -> pd.Series:
@@ -76,13 +61,13 @@ def test_sticky_table_measured_column_is_the_runs(sticky):
             if pool.startswith("stateless") and col in ("sessions_peak", "activity_peak"):
                 continue
             cell = _row(t, pool, quantity)["measured"]
-            mean, half = _t_interval(g[col])
+            mean, half = t_interval(g[col])
             digits = 1 if col == "users_per_server" else 2
-            assert _num(cell) == pytest.approx(mean, abs=0.6 * 10**-digits)
-            assert _half(cell) == pytest.approx(half, abs=0.6 * 10**-digits)
-        mean, half = _t_interval(g["meas_p99"] * 1e3)
+            assert cell_number(cell) == pytest.approx(mean, abs=0.6 * 10**-digits)
+            assert cell_half_width(cell) == pytest.approx(half, abs=0.6 * 10**-digits)
+        mean, half = t_interval(g["meas_p99"] * 1e3)
         cell = _row(t, pool, "p99 in ms, all requests")["measured"]
-        assert _num(cell) == pytest.approx(mean, abs=0.6) and _half(cell) == pytest.approx(half, abs=0.6)
+        assert cell_number(cell) == pytest.approx(mean, abs=0.6) and cell_half_width(cell) == pytest.approx(half, abs=0.6)
 
 
 def test_sticky_formula_is_one_plus_e4_sqrt_of_1_plus_c2_over_u(sticky):
@@ -95,7 +80,7 @@ def test_sticky_formula_is_one_plus_e4_sqrt_of_1_plus_c2_over_u(sticky):
     for quantity, c2 in (("busiest / mean: users at once", 0.0), ("busiest / mean: their activity", 1.0),
                          ("busiest / mean: requests per 2 s", 1.0 + 1 / (m * w))):
         want = 1 + E_MAX_4_NORMALS * math.sqrt((1 + c2) / u)
-        assert _num(_row(t, POOLS[0], quantity)["model"]) == pytest.approx(want, abs=0.006)
+        assert cell_number(_row(t, POOLS[0], quantity)["model"]) == pytest.approx(want, abs=0.006)
     for quantity in ("busiest / mean: users at once", "busiest / mean: their activity"):
         assert _row(t, POOLS[1], quantity)["model"] == ""     # round robin pins no one at random
     assert _row(t, POOLS[2], "busiest / mean: requests per 2 s")["model"] == "1"
@@ -106,16 +91,16 @@ def test_session_loss_table_is_the_runs_and_u_over_n(sticky):
     runs = sticky["runs"]
     for pool in POOLS:
         g = runs[runs["config"] == pool]
-        mean, half = _t_interval(g["lost"])
+        mean, half = t_interval(g["lost"])
         cell = t.loc[pool, "sessions lost, measured"]
-        assert _num(cell) == pytest.approx(mean, abs=0.06)
+        assert cell_number(cell) == pytest.approx(mean, abs=0.06)
         u = g["users_at_restart"].mean()
         if pool.startswith("stateless"):
             assert t.loc[pool, "model U/N"] == "0"
             continue
         sd = math.sqrt(u * 0.25 * 0.75 / len(g))
         model = t.loc[pool, "model U/N"]
-        assert _num(model) == pytest.approx(u / 4, abs=0.06)
+        assert cell_number(model) == pytest.approx(u / 4, abs=0.06)
         low, high = (float(x) for x in model.split("(")[1].rstrip(")").split(" … "))
         assert low == pytest.approx(max(u / 4 - 1.96 * sd, 0), abs=0.06)
         assert high == pytest.approx(u / 4 + 1.96 * sd, abs=0.06)
@@ -140,7 +125,7 @@ def test_session_store_model_is_two_mm1_operations_plus_the_round_trip(store):
         rho = 2 * rate * op_s
         added = 2 * (rtt + op_s / (1 - rho))        # k (r + E[T]) of M/M/1, k = 2
         assert float(row["SessionStore model"]) == pytest.approx(added * 1e3, abs=6e-4)
-        assert _num(row["Redis busy"]) == pytest.approx(rho, abs=6e-5)
+        assert cell_number(row["Redis busy"]) == pytest.approx(rho, abs=6e-5)
 
 
 def test_session_store_measured_columns_are_the_runs(store):
@@ -151,9 +136,9 @@ def test_session_store_measured_columns_are_the_runs(store):
         assert float(row["requests/s"]) == pytest.approx(g["achieved_rate"].mean(), abs=0.6)
         for col, name in (("store_mean", "store, measured"), ("store_p99", "store p99, measured"),
                           ("added_mean", "end to end, measured")):
-            mean, half = _t_interval(g[col] * 1e3)
-            assert _num(row[name]) == pytest.approx(mean, abs=6e-4)
-            assert _half(row[name]) == pytest.approx(half, abs=6e-4)
+            mean, half = t_interval(g[col] * 1e3)
+            assert cell_number(row[name]) == pytest.approx(mean, abs=6e-4)
+            assert cell_half_width(row[name]) == pytest.approx(half, abs=6e-4)
 
 
 def test_session_store_figure_has_model_and_two_measurements(store):

@@ -14,10 +14,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from scaling_lab.lab import sharding_report as sr
 from scaling_lab.lab.report import recorded
+from table_cells import cell_half_width, cell_number, t_interval
 
 
 @pytest.fixture(scope="module")
@@ -28,22 +28,6 @@ def load():
 @pytest.fixture(scope="module")
 def reshard():
     return recorded("resharding")
-
-
-def _num(cell: str) -> float:
-    """The leading number of a table cell ('1.24 ± 0.10' -> 1.24, '19.6 ± 3.5 %' -> 19.6, '80.0%' -> 0.8)."""
-    head = cell.split(" ")[0].replace(",", "")
-    return float(head[:-1]) / 100 if head.endswith("%") else float(head)
-
-
-def _half(cell: str) -> float:
-    """The half-width after '±' ('1.24 ± 0.10' -> 0.10)."""
-    return float(cell.split("±")[1].split()[0])
-
-
-def _t_interval(x) -> tuple[float, float]:
-    x = np.asarray(x, dtype=float)
-    return float(x.mean()), float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
 
 
 def _case_runs(runs: pd.DataFrame, popularity: str, scheme: str, vnodes: int) -> pd.DataFrame:
@@ -70,13 +54,13 @@ def test_measured_hot_shard_is_k_max_over_sum_of_the_servers_counts(load, row):
     calls = runs[[f"calls_{j}" for j in range(4)]].to_numpy(float)
     assert (calls.sum(axis=1) == runs["requests"]).all(), "a server counted more or fewer requests than were sent"
     assert (runs["lost"] == 0).all() and runs["complete"].all()
-    mean, half = _t_interval(4 * calls.max(axis=1) / calls.sum(axis=1))
+    mean, half = t_interval(4 * calls.max(axis=1) / calls.sum(axis=1))
     cell = sr.shard_load_table(load).iloc[row]
-    assert _num(cell["measured"]) == pytest.approx(mean, abs=6e-4)
-    assert _half(cell["measured"]) == pytest.approx(half, abs=6e-4)
-    cpu_mean, cpu_half = _t_interval(runs["cpu_hot_over_mean"])
-    assert _num(cell["server CPU, measured"]) == pytest.approx(cpu_mean, abs=6e-4)
-    assert _half(cell["server CPU, measured"]) == pytest.approx(cpu_half, abs=6e-4)
+    assert cell_number(cell["measured"]) == pytest.approx(mean, abs=6e-4)
+    assert cell_half_width(cell["measured"]) == pytest.approx(half, abs=6e-4)
+    cpu_mean, cpu_half = t_interval(runs["cpu_hot_over_mean"])
+    assert cell_number(cell["server CPU, measured"]) == pytest.approx(cpu_mean, abs=6e-4)
+    assert cell_half_width(cell["server CPU, measured"]) == pytest.approx(cpu_half, abs=6e-4)
 
 
 def test_shard_load_models_are_their_formulas(load):
@@ -86,19 +70,19 @@ def test_shard_load_models_are_their_formulas(load):
     # balls into bins: E[max of a multinomial(n, 1/k)] * k / n, estimated by sampling here
     rng = np.random.default_rng(5)
     draws = rng.multinomial(n_req, np.full(k, 1 / k), size=40_000).max(axis=1) * k / n_req
-    assert _num(t.loc[("uniform", "modulo"), "model"]) == pytest.approx(draws.mean(), abs=1.5e-3)
+    assert cell_number(t.loc[("uniform", "modulo"), "model"]) == pytest.approx(draws.mean(), abs=1.5e-3)
     # one point per shard: the largest of k uniform spacings has mean H_k / k
-    assert _num(t.loc[("uniform", "consistent, 1 vnode"), "model"]) == pytest.approx(sum(1 / i for i in range(1, k + 1)),
+    assert cell_number(t.loc[("uniform", "consistent, 1 vnode"), "model"]) == pytest.approx(sum(1 / i for i in range(1, k + 1)),
                                                                                      abs=6e-4)
     # 100 points per shard: 1 + CV E[max of k standard normals], CV = sqrt((k - 1) / (k v + 1)),
     # E[max of 4 normals] = 1.0293754 (Tippett 1925)
     cv = math.sqrt((k - 1) / (k * 100 + 1))
-    assert _num(t.loc[("uniform", "consistent, 100 vnodes"), "model"]) == pytest.approx(1 + cv * 1.0293754, abs=6e-4)
+    assert cell_number(t.loc[("uniform", "consistent, 100 vnodes"), "model"]) == pytest.approx(1 + cv * 1.0293754, abs=6e-4)
     # Zipf: the top key's share plus a k-th of the rest, p1 = 1 / H_{n, 1}
     p1 = 1 / sum(1 / i for i in range(1, n_items + 1))
     assert p1 == pytest.approx(0.0827, abs=1e-4)
     for routing in ("modulo", "consistent, 100 vnodes", "consistent, 1 vnode"):
-        assert _num(t.loc[("Zipf, α = 1", routing), "model"]) == pytest.approx(k * (p1 + (1 - p1) / k), abs=6e-4)
+        assert cell_number(t.loc[("Zipf, α = 1", routing), "model"]) == pytest.approx(k * (p1 + (1 - p1) / k), abs=6e-4)
 
 
 def test_the_servers_measure_what_the_runs_placements_predict(load):
@@ -147,7 +131,7 @@ def test_resharding_models_are_their_formulas(reshard):
         rate = float(row["copy rate (keys/s per receiver)"].replace(",", ""))
         f = moved[row["routing"]]
         copy_s = n_keys / (m * rate)             # the new shard takes a fifth of the keys, at `rate`
-        assert _num(row["keys moved, model"]) == pytest.approx(f, abs=5e-4)
+        assert cell_number(row["keys moved, model"]) == pytest.approx(f, abs=5e-4)
         assert float(row["copy (s), model"]) == pytest.approx(copy_s, abs=5e-3)
         assert float(row["double writes, model"]) == pytest.approx(writes * f * copy_s, abs=0.5)
 
@@ -161,16 +145,16 @@ def test_resharding_measured_columns_are_the_runs(reshard):
         rate = float(row["copy rate (keys/s per receiver)"].replace(",", ""))
         x = runs[(runs["copy_rate"] == rate) & (runs["scheme"] == row["routing"])]
         assert int(row["runs"]) == len(x) == 5
-        mean, half = _t_interval(x["moved"] / x["n_keys"] * 100)
-        assert _num(row["keys moved, measured"]) == pytest.approx(mean, abs=0.06)
-        assert _half(row["keys moved, measured"]) == pytest.approx(half, abs=0.06)
-        mean, half = _t_interval(x["copy_s"])
-        assert _num(row["copy (s), measured"]) == pytest.approx(mean, abs=6e-3)
-        assert _half(row["copy (s), measured"]) == pytest.approx(half, abs=6e-3)
-        mean, _ = _t_interval(x["busiest_receiver"] / rate)
-        assert _num(row["copy (s), same path"]) == pytest.approx(mean, abs=6e-3)
-        mean, _ = _t_interval(x["double_writes"])
-        assert _num(row["double writes, measured"]) == pytest.approx(mean, abs=0.6)
+        mean, half = t_interval(x["moved"] / x["n_keys"] * 100)
+        assert cell_number(row["keys moved, measured"]) == pytest.approx(mean, abs=0.06)
+        assert cell_half_width(row["keys moved, measured"]) == pytest.approx(half, abs=0.06)
+        mean, half = t_interval(x["copy_s"])
+        assert cell_number(row["copy (s), measured"]) == pytest.approx(mean, abs=6e-3)
+        assert cell_half_width(row["copy (s), measured"]) == pytest.approx(half, abs=6e-3)
+        mean, _ = t_interval(x["busiest_receiver"] / rate)
+        assert cell_number(row["copy (s), same path"]) == pytest.approx(mean, abs=6e-3)
+        mean, _ = t_interval(x["double_writes"])
+        assert cell_number(row["double writes, measured"]) == pytest.approx(mean, abs=0.6)
         assert row["misplaced / lost"] == f"{int(x['misplaced'].sum())} / {int(x['lost_writes'].sum())}"
 
 
