@@ -217,8 +217,11 @@ class _Sampler(threading.Thread):
 
 
 def _open_loop_writes(primary: Postgres, times: np.ndarray, ids: np.ndarray, rows: int, *,
-                      timeout_s: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Send write ``ids[k]`` at ``t0 + times[k]`` on one connection; returns sent, acknowledged (nan if not), t0."""
+                      timeout_s: float, commit_level: str | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Send write ``ids[k]`` at ``t0 + times[k]`` on one connection; returns sent, acknowledged (nan if not), t0.
+
+    ``commit_level``, if given, is the connection's ``synchronous_commit`` (one of ``COMMIT_LEVELS``).
+    """
     sent, acked = np.full(len(times), np.nan), np.full(len(times), np.nan)
     box: dict = {}
 
@@ -226,6 +229,8 @@ def _open_loop_writes(primary: Postgres, times: np.ndarray, ids: np.ndarray, row
         _set_realtime()
         try:
             with primary.connect() as conn:
+                if commit_level is not None:
+                    conn.execute(f"set synchronous_commit = {commit_level}")
                 t0 = box["t0"] = time.monotonic() + 0.05
                 deadline = t0 + times[-1] + timeout_s if len(times) else t0
                 for k in range(len(times)):
@@ -395,31 +400,8 @@ def measure_commit_latency(primary: Postgres, level: str, write_rate: float, dur
     write_rate = check_positive(write_rate, "write_rate")
     _setup(primary)
     times = _schedule(write_rate, duration_s, seed)
-    ids = first_id + np.arange(len(times))
-    sent, acked = np.full(len(times), np.nan), np.full(len(times), np.nan)
-    box: dict = {}
-
-    def target():
-        _set_realtime()
-        try:
-            with primary.connect() as conn:
-                conn.execute(f"set synchronous_commit = {level}")
-                t0 = time.monotonic() + 0.05
-                for k in range(len(times)):
-                    delay = t0 + times[k] - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
-                    sent[k] = time.monotonic()
-                    conn.execute(_ROW, (int(ids[k]), sent[k]))
-                    acked[k] = time.monotonic()
-        except BaseException as exc:
-            box["error"] = exc
-
-    th = threading.Thread(target=target, name="scaling-lab-commit", daemon=True)
-    th.start()
-    th.join(duration_s + 30)
-    if "error" in box:
-        raise box["error"]
+    sent, acked, _ = _open_loop_writes(primary, times, first_id + np.arange(len(times)), 1, timeout_s=30.0,
+                                       commit_level=level)
     return (acked - sent)[np.isfinite(acked)]
 
 
