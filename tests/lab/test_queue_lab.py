@@ -46,7 +46,9 @@ def test_killed_workers_lose_nothing_and_poison_goes_to_dead_letters():
     assert s["hit jobs redelivered (share)"] == 1.0
     assert (jobs.loc[~jobs["hit"], "executions"] == 1).all()  # jobs no kill touched ran exactly once
     assert jobs.loc[jobs["hit"], "executions"].between(1, 2).all()
-    assert s["poison job attempts"] == 3 and s["poison job dead-lettered"] == 1.0
+    # Three failed attempts dead-letter the poison job; a kill that lands during one of its attempts cuts that
+    # attempt short before it could fail, which adds one (seen once: 4 attempts, in a CI run on 2026-12-07).
+    assert 3 <= s["poison job attempts"] <= 3 + 3 and s["poison job dead-lettered"] == 1.0
 
 
 def test_bad_input():
