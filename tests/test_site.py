@@ -309,6 +309,13 @@ def test_plotly_loads_only_where_a_figure_is():
     assert with_figures >= 13 and without >= 10, (with_figures, without)
 
 
+def test_no_test_markers_on_the_pages():
+    """nbval's cell markers stay in the notebooks: no page shows one (book/_ext/test_markers.py)."""
+    _require(SITE.is_dir(), f"{SITE} is missing: run `make site` first")
+    shown = [str(p.relative_to(SITE)) for p in _pages() if "NBVAL" in p.read_text(encoding="utf-8")]
+    assert not shown, f"pages showing an NBVAL marker: {shown}"
+
+
 def test_every_public_name_is_in_the_api_reference():
     """Each name of ``scaling_lab.__all__`` has an object description in the built API pages (objects.inv)."""
     _require((SITE / "objects.inv").is_file(), f"{SITE}/objects.inv is missing: run `make site` first")
