@@ -124,6 +124,24 @@ def check_number(value, name: str, *, scalar: bool = False, allow_empty: bool = 
     return arr
 
 
+_PLAIN = (float, int, np.float64, np.int64)
+
+
+def _plain(value) -> float | None:
+    """``value`` as a float when it is a plain Python or numpy real scalar, else None.
+
+    The checks accept such a scalar without building an array (the planner makes
+    thousands of checks per plan); anything else, and every scalar that fails a
+    check, takes the array path, which words the error.
+    """
+    if type(value) in _PLAIN:
+        try:
+            return float(value)
+        except OverflowError:  # an int past the float range: the array path refuses it
+            return None
+    return None
+
+
 def _checked(value, name: str, bad: np.ndarray, allowed: str, arr: np.ndarray):
     if bad.any():
         raise ValueError(f"{name} must be {allowed}, got {_show(value, bad)}")
@@ -132,6 +150,8 @@ def _checked(value, name: str, bad: np.ndarray, allowed: str, arr: np.ndarray):
 
 def check_finite(value, name: str, *, scalar: bool = False, allow_empty: bool = False):
     """Return ``value`` if every element is a finite real number (of either sign)."""
+    if (x := _plain(value)) is not None and -np.inf < x < np.inf:
+        return x
     arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
     return _checked(value, name, ~np.isfinite(arr), "a finite number", arr)
 
@@ -139,6 +159,8 @@ def check_finite(value, name: str, *, scalar: bool = False, allow_empty: bool = 
 def check_positive(value, name: str, *, allow_inf: bool = False, scalar: bool = False,
                    allow_empty: bool = False):
     """Return ``value`` if every element is > 0 (and finite unless ``allow_inf``)."""
+    if (x := _plain(value)) is not None and 0 < x and (allow_inf or x < np.inf):
+        return x
     arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
     bad = (arr <= 0) | (False if allow_inf else np.isinf(arr))
     return _checked(value, name, bad, f"in (0, {'inf]' if allow_inf else 'inf)'}", arr)
@@ -155,6 +177,8 @@ def check_invertible(value, name: str, *, scalar: bool = False, allow_empty: boo
     that becomes a rate (``1 / service_time_s``): below ``MIN_INVERTIBLE`` the
     other one would leave the float range.
     """
+    if (x := _plain(value)) is not None and MIN_INVERTIBLE <= x < np.inf:
+        return x
     arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
     bad = (arr < MIN_INVERTIBLE) | np.isinf(arr)
     return _checked(value, name, bad, f"in [{MIN_INVERTIBLE:.4g}, inf) (a finite reciprocal)", arr)
@@ -163,6 +187,8 @@ def check_invertible(value, name: str, *, scalar: bool = False, allow_empty: boo
 def check_nonnegative(value, name: str, *, allow_inf: bool = False, scalar: bool = False,
                       allow_empty: bool = False):
     """Return ``value`` if every element is >= 0 (and finite unless ``allow_inf``)."""
+    if (x := _plain(value)) is not None and 0 <= x and (allow_inf or x < np.inf):
+        return x
     arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
     bad = (arr < 0) | (False if allow_inf else np.isinf(arr))
     return _checked(value, name, bad, f"in [0, {'inf]' if allow_inf else 'inf)'}", arr)
@@ -170,12 +196,16 @@ def check_nonnegative(value, name: str, *, allow_inf: bool = False, scalar: bool
 
 def check_probability(value, name: str, *, scalar: bool = False, allow_empty: bool = False):
     """Return ``value`` if every element lies in the closed interval [0, 1]."""
+    if (x := _plain(value)) is not None and 0 <= x <= 1:
+        return x
     arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
     return _checked(value, name, (arr < 0) | (arr > 1), "in [0, 1]", arr)
 
 
 def check_open_probability(value, name: str, *, scalar: bool = False, allow_empty: bool = False):
     """Return ``value`` if every element lies in the open interval (0, 1) (quantile levels)."""
+    if (x := _plain(value)) is not None and 0 < x < 1:
+        return x
     arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
     return _checked(value, name, (arr <= 0) | (arr >= 1), "in (0, 1)", arr)
 
@@ -184,11 +214,16 @@ def check_in_range(value, name: str, low: float, high: float, *,
                    low_open: bool = False, high_open: bool = False, scalar: bool = False,
                    allow_empty: bool = False):
     """Return ``value`` if every element lies between ``low`` and ``high``."""
+    if ((x := _plain(value)) is not None and (low < x if low_open else low <= x)
+            and (x < high if high_open else x <= high)):
+        return x
     arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
     bad = (arr <= low) if low_open else (arr < low)
     bad |= (arr >= high) if high_open else (arr > high)
-    lb, rb = "(" if low_open else "[", ")" if high_open else "]"
-    return _checked(value, name, bad, f"in {lb}{_fmt(low)}, {_fmt(high)}{rb}", arr)
+    if bad.any():
+        lb, rb = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"{name} must be in {lb}{_fmt(low)}, {_fmt(high)}{rb}, got {_show(value, bad)}")
+    return scalar_or_array(arr)
 
 
 def check_integer(value, name: str, *, minimum: int = 1, maximum: int = MAX_INT, scalar: bool = False,
@@ -197,16 +232,18 @@ def check_integer(value, name: str, *, minimum: int = 1, maximum: int = MAX_INT,
 
     Floats with an integer value (``4.0``, ``1e6``) are accepted; booleans are not.
     """
-    allowed = f"an integer in [{_fmt(minimum)}, {_fmt(maximum)}]"
+    def refuse(got: str):
+        raise ValueError(f"{name} must be an integer in [{_fmt(minimum)}, {_fmt(maximum)}], got {got}")
+
     if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
         if not minimum <= value <= maximum:
-            raise ValueError(f"{name} must be {allowed}, got {value!r}")
+            refuse(repr(value))
         return int(value)
     if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        refuse(repr(value))
     arr = check_number(value, name, scalar=scalar, allow_empty=allow_empty)
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(arr) | (arr != np.round(arr)) | (arr < minimum) | (arr > maximum)
     if bad.any():
-        raise ValueError(f"{name} must be {allowed}, got {_show(value, bad)}")
+        refuse(_show(value, bad))
     return int(arr) if arr.ndim == 0 else arr.astype(np.int64)

@@ -68,12 +68,18 @@ def tiered_transfer_cost(gb_per_month: float, service: str) -> float:
     with tier boundaries :math:`b_i` (1 TB = 1000 GB) and prices :math:`p_i`.
     """
     v = check_nonnegative(gb_per_month, "gb_per_month")
+    low, high, usd_per_gb = _transfer_tiers(service)
+    inside = np.clip(np.minimum(v, high) - low, 0.0, None)
+    return float(inside @ usd_per_gb)
+
+
+@lru_cache(maxsize=None)
+def _transfer_tiers(service: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tier boundaries in GB (from, to) and dollars per GB of ``service``, read once."""
     table = load_transfer_prices()
     tiers = table[table["service"] == service]
     if tiers.empty:
         raise ValueError(f"service must be one of {sorted(set(table['service']))}, got {service!r}")
-    low = tiers["from_tb"].to_numpy(float) * 1e3
-    high = tiers["to_tb"].to_numpy(float) * 1e3
-    inside = np.clip(np.minimum(v, high) - low, 0.0, None)
-    return float(inside @ tiers["usd_per_gb"].to_numpy(float))
+    return (tiers["from_tb"].to_numpy(float) * 1e3, tiers["to_tb"].to_numpy(float) * 1e3,
+            tiers["usd_per_gb"].to_numpy(float))
 

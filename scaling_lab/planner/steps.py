@@ -205,9 +205,14 @@ def redundant_pool(a: Assumptions, needed: int) -> tuple[int, float]:
     u = _server_unavailability(a)
     n = needed + spares_lost(a, needed)
     budget = tier_budget(a)
-    if budget is not None:
-        while k_of_n_unavailability(needed, n, u) > budget:
-            n += 1
+    if budget is not None:  # the first n whose U meets the budget, looked for 64 counts at a time
+        while True:
+            counts = np.arange(n, n + 64)
+            meets = np.flatnonzero(~(k_of_n_unavailability(needed, counts, u) > budget))
+            if meets.size:
+                n = int(counts[meets[0]])
+                break
+            n += 64
     return n, float(k_of_n_unavailability(needed, n, u)) if needed else 0.0
 
 
