@@ -14,12 +14,13 @@ Production and Operations Management 2 (1993).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .core.arrays import scalar_or_array
-from .core.validation import MAX_COUNT, check_integer, check_nonnegative, check_positive
+from .core.validation import MAX_COUNT, check_fields, check_integer, check_nonnegative, check_positive
 from .queueing import MMc, _LittlesLaw
 
 __all__ = ["MGc"]
@@ -62,11 +63,9 @@ class MGc(_LittlesLaw):
     arrival_scv: ArrayLike = 1.0
 
     def __post_init__(self):
-        object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate"))
-        object.__setattr__(self, "service_rate", check_positive(self.service_rate, "service_rate"))
-        object.__setattr__(self, "servers", check_integer(self.servers, "servers", minimum=1, maximum=MAX_COUNT))
-        object.__setattr__(self, "scv", check_nonnegative(self.scv, "scv"))
-        object.__setattr__(self, "arrival_scv", check_nonnegative(self.arrival_scv, "arrival_scv"))
+        check_fields(self, arrival_rate=check_positive, service_rate=check_positive,
+                     servers=partial(check_integer, minimum=1, maximum=MAX_COUNT), scv=check_nonnegative,
+                     arrival_scv=check_nonnegative)
 
     @property
     def _mmc(self) -> MMc:

@@ -27,11 +27,13 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from .core.validation import MAX_COUNT, check_in_range, check_integer, check_nonnegative, check_positive, check_probability
+from .core.validation import (MAX_COUNT, check_fields, check_in_range, check_integer, check_nonnegative, check_positive,
+                              check_probability)
 from .queueing import MMc
 from .core.arrays import scalar_or_array
 
@@ -50,8 +52,8 @@ class Station:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"name must be a non-empty string, got {self.name!r}")
-        object.__setattr__(self, "servers", check_integer(self.servers, f"{self.name}.servers", minimum=1, maximum=MAX_COUNT, scalar=True))
-        object.__setattr__(self, "service_rate", check_positive(self.service_rate, f"{self.name}.service_rate", scalar=True))
+        check_fields(self, scalar=True, prefix=f"{self.name}.",
+                     servers=partial(check_integer, minimum=1, maximum=MAX_COUNT), service_rate=check_positive)
 
 
 def _as_station(s, i: int) -> Station:

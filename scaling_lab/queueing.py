@@ -25,6 +25,7 @@ Cambridge University Press, 2013, ch. 14.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -32,6 +33,7 @@ from scipy import special
 
 from .core.validation import (
     MAX_COUNT,
+    check_fields,
     check_integer,
     check_nonnegative,
     check_open_probability,
@@ -284,9 +286,8 @@ class MMc(_LittlesLaw):
     servers: ArrayLike
 
     def __post_init__(self):
-        object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate"))
-        object.__setattr__(self, "service_rate", check_positive(self.service_rate, "service_rate"))
-        object.__setattr__(self, "servers", check_integer(self.servers, "servers", minimum=1, maximum=MAX_COUNT))
+        check_fields(self, arrival_rate=check_positive, service_rate=check_positive,
+                     servers=partial(check_integer, minimum=1, maximum=MAX_COUNT))
 
     # -- basic quantities -------------------------------------------------
     @property
@@ -410,9 +411,7 @@ class MG1(_LittlesLaw):
     scv: ArrayLike = 1.0
 
     def __post_init__(self):
-        object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate"))
-        object.__setattr__(self, "service_rate", check_positive(self.service_rate, "service_rate"))
-        object.__setattr__(self, "scv", check_nonnegative(self.scv, "scv"))
+        check_fields(self, arrival_rate=check_positive, service_rate=check_positive, scv=check_nonnegative)
 
     @property
     def utilization(self):

@@ -29,6 +29,7 @@ import numpy as np
 
 from .core.validation import (
     MAX_COUNT,
+    check_fields,
     check_integer,
     check_invertible,
     check_nonnegative,
@@ -151,9 +152,8 @@ class ReplicationLag:
     network_delay_s: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "write_rate", check_positive(self.write_rate, "write_rate", scalar=True))
-        object.__setattr__(self, "apply_rate", check_positive(self.apply_rate, "apply_rate", scalar=True))
-        object.__setattr__(self, "network_delay_s", check_nonnegative(self.network_delay_s, "network_delay_s", scalar=True))
+        check_fields(self, scalar=True, write_rate=check_positive, apply_rate=check_positive,
+                     network_delay_s=check_nonnegative)
 
     @property
     def queue(self) -> MMc:

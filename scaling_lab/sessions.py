@@ -28,6 +28,7 @@ L. Kleinrock, *Queueing Systems, Volume 1*, Wiley, 1975 (M/M/c).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy import special
@@ -35,6 +36,7 @@ from scipy import special
 from .core.validation import (
     MAX_COUNT,
     MAX_ELEMENTS,
+    check_fields,
     check_integer,
     check_invertible,
     check_nonnegative,
@@ -293,12 +295,10 @@ class SessionStore:
     rtt_s: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "arrival_rate", check_positive(self.arrival_rate, "arrival_rate", scalar=True))
-        object.__setattr__(self, "service_time_s", check_invertible(self.service_time_s, "service_time_s",
-                                                                    scalar=True))  # its rate 1 / S is finite
-        object.__setattr__(self, "nodes", check_integer(self.nodes, "nodes", minimum=1, maximum=MAX_COUNT, scalar=True))
-        object.__setattr__(self, "ops_per_request", check_positive(self.ops_per_request, "ops_per_request", scalar=True))
-        object.__setattr__(self, "rtt_s", check_nonnegative(self.rtt_s, "rtt_s", scalar=True))
+        check_fields(self, scalar=True, arrival_rate=check_positive,
+                     service_time_s=check_invertible,  # its rate 1 / S is finite
+                     nodes=partial(check_integer, minimum=1, maximum=MAX_COUNT), ops_per_request=check_positive,
+                     rtt_s=check_nonnegative)
         if not np.isfinite(self.ops_per_request * self.arrival_rate):
             raise ValueError("ops_per_request * arrival_rate (store operations per second) must be finite, got "
                              f"{self.ops_per_request:g} * {self.arrival_rate:g}")

@@ -28,6 +28,7 @@ from scipy import integrate, optimize, special, stats
 from .core.validation import (
     MAX_COUNT,
     MAX_ELEMENTS,
+    check_fields,
     check_in_range,
     check_integer,
     check_nonnegative,
@@ -178,7 +179,7 @@ class HedgedRequest:
     delay_s: float
 
     def __post_init__(self):
-        object.__setattr__(self, "delay_s", check_nonnegative(self.delay_s, "delay_s", scalar=True))
+        check_fields(self, scalar=True, delay_s=check_nonnegative)
         for attr in ("sf", "isf"):
             if not callable(getattr(self.distribution, attr, None)):
                 raise ValueError(f"distribution must provide {attr}() (a frozen scipy distribution)")

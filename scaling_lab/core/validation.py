@@ -40,6 +40,7 @@ __all__ = [
     "check_open_probability",
     "check_integer",
     "check_in_range",
+    "check_fields",
 ]
 
 MAX_INT = 2**53
@@ -247,3 +248,17 @@ def check_integer(value, name: str, *, minimum: int = 1, maximum: int = MAX_INT,
     if bad.any():
         refuse(_show(value, bad))
     return int(arr) if arr.ndim == 0 else arr.astype(np.int64)
+
+
+def check_fields(instance, *, scalar: bool = False, prefix: str = "", **checks) -> None:
+    """Replace each named field of the frozen dataclass ``instance`` by its checked value, in order.
+
+    ``check_fields(self, scalar=True, rate=check_positive, delay_s=check_nonnegative)``
+    is ``object.__setattr__(self, "rate", check_positive(self.rate, "rate", scalar=True))``
+    and the same for ``delay_s``.  Each check is called as
+    ``check(value, prefix + field, scalar=scalar)``; bind its other options with
+    :func:`functools.partial` (``partial(check_integer, minimum=0)``).  The first
+    field that fails raises its check's :class:`ValueError`.
+    """
+    for field, check in checks.items():
+        object.__setattr__(instance, field, check(getattr(instance, field), prefix + field, scalar=scalar))

@@ -6,15 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.validation import MAX_ELEMENTS, check_integer, check_invertible, check_nonnegative, check_positive
-from .distributions import Distribution, check_distribution
+from ..core.validation import check_fields, check_invertible, check_nonnegative, check_positive
+from .distributions import Distribution, check_distribution, check_size
 
 __all__ = ["ArrivalProcess", "PoissonArrivals", "RenewalArrivals", "OnOffArrivals", "PiecewisePoissonArrivals"]
-
-
-def _count(n) -> int:
-    """The number of arrival times asked of :meth:`ArrivalProcess.times`: an integer in [0, MAX_ELEMENTS]."""
-    return check_integer(n, "n", minimum=0, maximum=MAX_ELEMENTS, scalar=True)
 
 
 class ArrivalProcess:
@@ -24,7 +19,7 @@ class ArrivalProcess:
 
     def times(self, rng, n: int) -> np.ndarray:
         """The first ``n`` arrival times (seconds, sorted, starting after 0)."""
-        _count(n)
+        check_size(n)
         raise NotImplementedError(f"{type(self).__name__} does not define times()")
 
 
@@ -36,10 +31,10 @@ class PoissonArrivals(ArrivalProcess):
 
     def __post_init__(self):
         # its mean gap 1 / arrival_rate must be a finite number of seconds
-        object.__setattr__(self, "arrival_rate", check_invertible(self.arrival_rate, "arrival_rate", scalar=True))
+        check_fields(self, scalar=True, arrival_rate=check_invertible)
 
     def times(self, rng, n: int) -> np.ndarray:
-        return np.cumsum(np.random.default_rng(rng).exponential(1.0 / self.arrival_rate, _count(n)))
+        return np.cumsum(np.random.default_rng(rng).exponential(1.0 / self.arrival_rate, check_size(n)))
 
 
 @dataclass(frozen=True)
@@ -61,7 +56,7 @@ class RenewalArrivals(ArrivalProcess):
         return 1.0 / self.interarrival.mean
 
     def times(self, rng, n: int) -> np.ndarray:
-        return np.cumsum(self.interarrival.sample(rng, _count(n)))
+        return np.cumsum(self.interarrival.sample(rng, check_size(n)))
 
 
 @dataclass(frozen=True)
@@ -83,16 +78,15 @@ class OnOffArrivals(ArrivalProcess):
     mean_off_s: float
 
     def __post_init__(self):
-        object.__setattr__(self, "arrival_rate_on", check_positive(self.arrival_rate_on, "arrival_rate_on", scalar=True))
-        object.__setattr__(self, "mean_on_s", check_positive(self.mean_on_s, "mean_on_s", scalar=True))
-        object.__setattr__(self, "mean_off_s", check_nonnegative(self.mean_off_s, "mean_off_s", scalar=True))
+        check_fields(self, scalar=True, arrival_rate_on=check_positive, mean_on_s=check_positive,
+                     mean_off_s=check_nonnegative)
 
     @property
     def arrival_rate(self) -> float:
         return self.arrival_rate_on * self.mean_on_s / (self.mean_on_s + self.mean_off_s)
 
     def times(self, rng, n: int) -> np.ndarray:
-        rng, n = np.random.default_rng(rng), _count(n)
+        rng, n = np.random.default_rng(rng), check_size(n)
         on_clock = np.cumsum(rng.exponential(1.0 / self.arrival_rate_on, n))  # time counted only while ON
         horizon = on_clock[-1] if n else 0.0
         k = max(16, int(1.2 * horizon / self.mean_on_s) + 16)
@@ -153,7 +147,7 @@ class PiecewisePoissonArrivals(ArrivalProcess):
         return float(np.dot(np.asarray(self.arrival_rates) / s, self.durations_s)) / self.period_s * s
 
     def times(self, rng, n: int) -> np.ndarray:
-        n, s = _count(n), self._scale()
+        n, s = check_size(n), self._scale()
         r, d = np.asarray(self.arrival_rates) / s, np.asarray(self.durations_s)
         edges = np.concatenate(([0.0], np.cumsum(d)))
         cum = np.concatenate(([0.0], np.cumsum(r * d)))  # Λ/s at the edges of one period

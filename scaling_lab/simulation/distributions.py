@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
-from ..core.validation import MAX_ELEMENTS, check_in_range, check_integer, check_positive
+from ..core.validation import MAX_ELEMENTS, check_fields, check_in_range, check_integer, check_positive
 
 __all__ = ["Distribution", "Exponential", "Deterministic", "LogNormal", "HyperExponential", "Gamma"]
+
+
+def check_size(n) -> int:
+    """The number of values asked of ``sample`` (or of arrival times): an integer in [0, MAX_ELEMENTS]."""
+    return check_integer(n, "n", minimum=0, maximum=MAX_ELEMENTS, scalar=True)
 
 
 class Distribution:
@@ -50,14 +56,14 @@ class Exponential(Distribution):
     mean: float
 
     def __post_init__(self):
-        object.__setattr__(self, "mean", check_positive(self.mean, "mean", scalar=True))
+        check_fields(self, scalar=True, mean=check_positive)
 
     @property
     def scv(self) -> float:
         return 1.0
 
     def sample(self, rng, n: int) -> np.ndarray:
-        return np.random.default_rng(rng).exponential(self.mean, check_integer(n, "n", minimum=0, maximum=MAX_ELEMENTS, scalar=True))
+        return np.random.default_rng(rng).exponential(self.mean, check_size(n))
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ class Deterministic(Distribution):
     value: float
 
     def __post_init__(self):
-        object.__setattr__(self, "value", check_positive(self.value, "value", scalar=True))
+        check_fields(self, scalar=True, value=check_positive)
 
     @property
     def mean(self) -> float:
@@ -78,7 +84,7 @@ class Deterministic(Distribution):
         return 0.0
 
     def sample(self, rng, n: int) -> np.ndarray:
-        return np.full(check_integer(n, "n", minimum=0, maximum=MAX_ELEMENTS, scalar=True), self.value)
+        return np.full(check_size(n), self.value)
 
 
 @dataclass(frozen=True)
@@ -94,13 +100,11 @@ class LogNormal(Distribution):
     scv: float
 
     def __post_init__(self):
-        object.__setattr__(self, "mean", check_positive(self.mean, "mean", scalar=True))
-        object.__setattr__(self, "scv", check_positive(self.scv, "scv", scalar=True))
+        check_fields(self, scalar=True, mean=check_positive, scv=check_positive)
 
     def sample(self, rng, n: int) -> np.ndarray:
         s2 = math.log1p(self.scv)
-        return np.random.default_rng(rng).lognormal(math.log(self.mean) - s2 / 2, math.sqrt(s2),
-                                                    check_integer(n, "n", minimum=0, maximum=MAX_ELEMENTS, scalar=True))
+        return np.random.default_rng(rng).lognormal(math.log(self.mean) - s2 / 2, math.sqrt(s2), check_size(n))
 
 
 @dataclass(frozen=True)
@@ -121,8 +125,8 @@ class HyperExponential(Distribution):
     scv: float
 
     def __post_init__(self):
-        object.__setattr__(self, "mean", check_positive(self.mean, "mean", scalar=True))
-        object.__setattr__(self, "scv", check_in_range(self.scv, "scv", 1.0, np.inf, high_open=True, scalar=True))
+        check_fields(self, scalar=True, mean=check_positive,
+                     scv=partial(check_in_range, low=1.0, high=np.inf, high_open=True))
 
     @property
     def p(self) -> float:
@@ -131,7 +135,7 @@ class HyperExponential(Distribution):
 
     def sample(self, rng, n: int) -> np.ndarray:
         rng = np.random.default_rng(rng)
-        n = check_integer(n, "n", minimum=0, maximum=MAX_ELEMENTS, scalar=True)
+        n = check_size(n)
         p = self.p
         fast = rng.random(n) < p
         means = np.where(fast, self.mean / (2 * p), self.mean / (2 * (1 - p)))
@@ -149,12 +153,10 @@ class Gamma(Distribution):
     scv: float
 
     def __post_init__(self):
-        object.__setattr__(self, "mean", check_positive(self.mean, "mean", scalar=True))
-        object.__setattr__(self, "scv", check_positive(self.scv, "scv", scalar=True))
+        check_fields(self, scalar=True, mean=check_positive, scv=check_positive)
 
     def sample(self, rng, n: int) -> np.ndarray:
-        return np.random.default_rng(rng).gamma(1.0 / self.scv, self.mean * self.scv,
-                                                check_integer(n, "n", minimum=0, maximum=MAX_ELEMENTS, scalar=True))
+        return np.random.default_rng(rng).gamma(1.0 / self.scv, self.mean * self.scv, check_size(n))
 
 
 # ---------------------------------------------------------------------------

@@ -113,3 +113,41 @@ def test_check_invertible_keeps_the_reciprocal_inside_the_float_range():
             check_invertible(bad, "rate")
     with pytest.raises(ValueError, match="finite reciprocal"):
         check_invertible([1.0, 1e-310], "rate")
+
+
+def test_check_fields_checks_each_field_in_order_and_stores_the_checked_value():
+    from dataclasses import dataclass
+    from functools import partial
+
+    from scaling_lab.core.validation import check_fields
+
+    @dataclass(frozen=True)
+    class Pool:
+        rate: object
+        servers: object
+        delay_s: object = 0
+
+        def __post_init__(self):
+            check_fields(self, scalar=True, rate=check_positive,
+                         servers=partial(check_integer, minimum=1, maximum=MAX_COUNT), delay_s=check_nonnegative)
+
+    pool = Pool(np.int64(2), 3.0)
+    assert (pool.rate, pool.servers, pool.delay_s) == (2.0, 3, 0.0)
+    assert type(pool.servers) is int
+    with pytest.raises(ValueError, match=r"^rate must be in \(0, inf\), got -1"):
+        Pool(-1, 0)  # the first field fails first
+    with pytest.raises(ValueError, match=r"^servers must be an integer in \[1, 10\^9\], got 0"):
+        Pool(1, 0, -1)
+    with pytest.raises(ValueError, match=r"^delay_s must be a single number"):
+        Pool(1, 1, [0.5])  # scalar=True reaches every check
+
+    @dataclass(frozen=True)
+    class Tier:
+        rates: object
+
+        def __post_init__(self):
+            check_fields(self, prefix="web.", rates=check_positive)
+
+    assert list(Tier([1, 2]).rates) == [1.0, 2.0]  # arrays pass unless scalar=True
+    with pytest.raises(ValueError, match=r"^web\.rates must be in \(0, inf\)"):
+        Tier([1, 0])
