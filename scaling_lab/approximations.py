@@ -14,13 +14,11 @@ Production and Operations Management 2 (1993).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .core.arrays import scalar_or_array
-from .core.validation import MAX_COUNT, check_fields, check_integer, check_nonnegative, check_positive
 from .queueing import MMc, _LittlesLaw
 
 __all__ = ["MGc"]
@@ -61,11 +59,6 @@ class MGc(_LittlesLaw):
     servers: ArrayLike
     scv: ArrayLike = 1.0
     arrival_scv: ArrayLike = 1.0
-
-    def __post_init__(self):
-        check_fields(self, arrival_rate=check_positive, service_rate=check_positive,
-                     servers=partial(check_integer, minimum=1, maximum=MAX_COUNT), scv=check_nonnegative,
-                     arrival_scv=check_nonnegative)
 
     @property
     def _mmc(self) -> MMc:

@@ -212,8 +212,19 @@ def _response_tail(t, mu, theta, c_wait):
     return np.clip(p, 0.0, 1.0)
 
 
+_QUEUE_CHECKS = {"arrival_rate": check_positive, "service_rate": check_positive,
+                 "servers": partial(check_integer, minimum=1, maximum=MAX_COUNT),
+                 "scv": check_nonnegative, "arrival_scv": check_nonnegative}
+
+
 class _LittlesLaw:
-    """Means that follow from ``mean_wait`` for any queue with ``arrival_rate`` and ``service_rate``."""
+    """Means that follow from ``mean_wait`` for any queue with ``arrival_rate`` and ``service_rate``.
+
+    Its dataclasses check their fields by name, in the order they are declared.
+    """
+
+    def __post_init__(self):
+        check_fields(self, **{name: _QUEUE_CHECKS[name] for name in self.__dataclass_fields__})
 
     @property
     def stable(self):
@@ -284,10 +295,6 @@ class MMc(_LittlesLaw):
     arrival_rate: ArrayLike
     service_rate: ArrayLike
     servers: ArrayLike
-
-    def __post_init__(self):
-        check_fields(self, arrival_rate=check_positive, service_rate=check_positive,
-                     servers=partial(check_integer, minimum=1, maximum=MAX_COUNT))
 
     # -- basic quantities -------------------------------------------------
     @property
@@ -409,9 +416,6 @@ class MG1(_LittlesLaw):
     arrival_rate: ArrayLike
     service_rate: ArrayLike
     scv: ArrayLike = 1.0
-
-    def __post_init__(self):
-        check_fields(self, arrival_rate=check_positive, service_rate=check_positive, scv=check_nonnegative)
 
     @property
     def utilization(self):
