@@ -23,10 +23,15 @@ class Distribution:
 
     Subclasses define ``mean``, ``scv`` (:math:`c^2 = \\mathrm{Var}/\\mathrm{mean}^2`)
     and ``sample(rng, n)``; ``rng`` is a :class:`numpy.random.Generator` or a seed.
+    Those that are frozen dataclasses take each parameter as one positive number
+    unless their own ``__post_init__`` says otherwise.
     """
 
     mean: float
     scv: float
+
+    def __post_init__(self):
+        check_fields(self, scalar=True, **dict.fromkeys(self.__dataclass_fields__, check_positive))
 
     @property
     def variance(self) -> float:
@@ -54,13 +59,7 @@ class Exponential(Distribution):
     """Exponential duration with the given mean (seconds); :math:`c^2 = 1`."""
 
     mean: float
-
-    def __post_init__(self):
-        check_fields(self, scalar=True, mean=check_positive)
-
-    @property
-    def scv(self) -> float:
-        return 1.0
+    scv = 1.0  # a class constant, not a field
 
     def sample(self, rng, n: int) -> np.ndarray:
         return np.random.default_rng(rng).exponential(self.mean, check_size(n))
@@ -71,17 +70,11 @@ class Deterministic(Distribution):
     """A constant duration ``value`` seconds; :math:`c^2 = 0`."""
 
     value: float
-
-    def __post_init__(self):
-        check_fields(self, scalar=True, value=check_positive)
+    scv = 0.0  # a class constant, not a field
 
     @property
     def mean(self) -> float:
         return self.value
-
-    @property
-    def scv(self) -> float:
-        return 0.0
 
     def sample(self, rng, n: int) -> np.ndarray:
         return np.full(check_size(n), self.value)
@@ -98,9 +91,6 @@ class LogNormal(Distribution):
 
     mean: float
     scv: float
-
-    def __post_init__(self):
-        check_fields(self, scalar=True, mean=check_positive, scv=check_positive)
 
     def sample(self, rng, n: int) -> np.ndarray:
         s2 = math.log1p(self.scv)
@@ -151,9 +141,6 @@ class Gamma(Distribution):
 
     mean: float
     scv: float
-
-    def __post_init__(self):
-        check_fields(self, scalar=True, mean=check_positive, scv=check_positive)
 
     def sample(self, rng, n: int) -> np.ndarray:
         return np.random.default_rng(rng).gamma(1.0 / self.scv, self.mean * self.scv, check_size(n))
