@@ -48,15 +48,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from .core.validation import (
-    MAX_COUNT,
-    MAX_ELEMENTS,
-    check_in_range,
-    check_integer,
-    check_nonnegative,
-    check_positive,
-    check_probability,
-)
+from .core.validation import (MAX_COUNT, MAX_ELEMENTS, check_in_range, check_integer, check_nonnegative, check_positive,
+                              check_probability)
 from .queueing import MMc
 from .capacity import servers_needed
 from .core.compiled import HAVE_NUMBA, njit

@@ -6,9 +6,8 @@ probability of waiting, the mean wait or a wait/response quantile.
 
 References
 ----------
-L. Kleinrock, *Queueing Systems, Volume 1: Theory*, Wiley, 1975, §3.5.
-Mor Harchol-Balter, *Performance Modeling and Design of Computer Systems*,
-Cambridge University Press, 2013, ch. 14.
+Those of :mod:`scaling_lab.queueing`, whose laws it inverts: Kleinrock (1975), §3.5;
+Harchol-Balter (2013), ch. 14.
 """
 
 from __future__ import annotations
@@ -18,15 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from .core.validation import (
-    MAX_COUNT,
-    check_in_range,
-    check_integer,
-    check_invertible,
-    check_nonnegative,
-    check_open_probability,
-    check_positive,
-)
+from .core.validation import (MAX_COUNT, check_in_range, check_integer, check_invertible, check_nonnegative,
+                              check_open_probability, check_positive)
 from .queueing import MMc
 
 __all__ = ["servers_needed", "max_arrival_rate", "pooling_comparison", "NPlusOneHeadroom", "n_plus_one_headroom"]

@@ -34,16 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core.validation import (
-    MAX_COUNT,
-    MAX_ELEMENTS,
-    MAX_INT,
-    check_in_range,
-    check_integer,
-    check_nonnegative,
-    check_positive,
-    check_probability,
-)
+from .core.validation import (MAX_COUNT, MAX_ELEMENTS, MAX_INT, check_in_range, check_integer, check_nonnegative,
+                              check_positive, check_probability)
 from .availability import k_of_n_unavailability
 from .geography import check_coordinates, haversine_km, rtt_floor_ms
 from .core.statistics import batch_means_ci

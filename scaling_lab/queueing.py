@@ -31,14 +31,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from .core.validation import (
-    MAX_COUNT,
-    check_fields,
-    check_integer,
-    check_nonnegative,
-    check_open_probability,
-    check_positive,
-)
+from .core.validation import (MAX_COUNT, check_fields, check_integer, check_nonnegative, check_open_probability,
+                              check_positive)
 from .core.arrays import scalar_or_array
 
 __all__ = ["erlang_b", "erlang_c", "MMc", "MG1"]

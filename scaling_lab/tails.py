@@ -25,17 +25,8 @@ from typing import Callable
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-from .core.validation import (
-    MAX_COUNT,
-    MAX_ELEMENTS,
-    check_fields,
-    check_in_range,
-    check_integer,
-    check_nonnegative,
-    check_open_probability,
-    check_positive,
-    check_probability,
-)
+from .core.validation import (MAX_COUNT, MAX_ELEMENTS, check_fields, check_in_range, check_integer, check_nonnegative,
+                              check_open_probability, check_positive, check_probability)
 from .core.arrays import product_past_range, scalar_or_array
 
 __all__ = [
