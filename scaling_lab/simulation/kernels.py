@@ -16,10 +16,19 @@ __all__ = ["fcfs_start_times"]
 
 
 @njit(cache=True)
-def _sift_down(keys, vals, size, key, val):
-    """Put (key, val) at the root of the binary min-heap keys[:size] and sift it down."""
-    pos = 0
-    while True:
+def _sift(keys, vals, size, pos, key, val):
+    """Put (key, val) in the free slot ``pos`` of the binary min-heap keys[:size], moved up or down to its place.
+
+    The root (``pos`` 0) after a pop or a replace; the new last slot (``pos`` ``size - 1``) for a push.
+    """
+    while pos > 0:  # up while the parent is larger
+        parent = (pos - 1) // 2
+        if keys[parent] <= key:
+            break
+        keys[pos] = keys[parent]
+        vals[pos] = vals[parent]
+        pos = parent
+    while True:  # down while the smaller child is smaller
         child = 2 * pos + 1
         if child >= size:
             break
@@ -30,20 +39,6 @@ def _sift_down(keys, vals, size, key, val):
         keys[pos] = keys[child]
         vals[pos] = vals[child]
         pos = child
-    keys[pos] = key
-    vals[pos] = val
-
-
-@njit(cache=True)
-def _sift_up(keys, vals, pos, key, val):
-    """Put (key, val) at the free slot ``pos`` of the binary min-heap keys[:pos + 1] and sift it up."""
-    while pos > 0:
-        parent = (pos - 1) // 2
-        if keys[parent] <= key:
-            break
-        keys[pos] = keys[parent]
-        vals[pos] = vals[parent]
-        pos = parent
     keys[pos] = key
     vals[pos] = val
 
@@ -63,7 +58,7 @@ def _fcfs_heap_kernel(arrivals, services, servers):
         start[i] = s
         k = who[0]
         server[i] = k
-        _sift_down(free, who, servers, s + services[i], k)  # the server's new free time
+        _sift(free, who, servers, 0, s + services[i], k)  # the server's new free time
     return start, server
 
 
@@ -125,7 +120,7 @@ def _router_kernel(arrivals, services, n_st, c, policy, d, tie_u, pick_u, optr, 
             count[hs[0]] -= 1
             hsize -= 1
             if hsize > 0:  # move the last entry to the root and restore the heap
-                _sift_down(hf, hs, hsize, hf[hsize], hs[hsize])
+                _sift(hf, hs, hsize, 0, hf[hsize], hs[hsize])
         n_up = n_st
         if has_out:
             n_up = 0
@@ -209,8 +204,8 @@ def _router_kernel(arrivals, services, n_st, c, policy, d, tie_u, pick_u, optr, 
         station[i] = k
         server[i] = slot - k * c
         count[k] += 1
-        _sift_up(hf, hs, hsize, f, k)  # push the departure
         hsize += 1
+        _sift(hf, hs, hsize, hsize - 1, f, k)  # push the departure
     return start, finish, station, server
 
 
@@ -227,7 +222,7 @@ def _closed_kernel(demands, think, users, n_cycles, draws):
     resp = np.empty(n_cycles)
     nd = 0
     for u in range(users):  # every user starts thinking; heap is built by sift-up
-        _sift_up(ht, hu, u, think * draws[nd], u)
+        _sift(ht, hu, u + 1, u, think * draws[nd], u)
         nd += 1
     done = 0
     while done < n_cycles:
@@ -249,7 +244,7 @@ def _closed_kernel(demands, think, users, n_cycles, draws):
             stage[u] = 0
             nt = t + think * draws[nd]
             nd += 1
-        _sift_down(ht, hu, users, nt, u)  # replace the root by (nt, u)
+        _sift(ht, hu, users, 0, nt, u)  # replace the root by (nt, u)
     return ends, resp
 
 
