@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from ._webapp import _ServiceStream, serve
+from ._webapp import _ServiceStream, serve, web_app
 from .webserver import distribution_from_dict
 
 #: The queries, by name: an indexed lookup of one customer (primary key), and an aggregate over the
@@ -96,13 +96,8 @@ def _make_app(cfg: dict):
     async def on_cleanup(app):
         await pool.close()
 
-    app = web.Application()
-    app.router.add_get("/work", work)
-    app.router.add_get("/records", dump)
-    app.router.add_get("/health", health)
-    app.on_startup.append(on_startup)
-    app.on_cleanup.append(on_cleanup)
-    return app
+    return web_app({"/work": work, "/records": dump, "/health": health}, on_startup=on_startup,
+                   on_cleanup=on_cleanup)
 
 
 def main(argv: list[str] | None = None) -> int:

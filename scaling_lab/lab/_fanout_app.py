@@ -7,7 +7,7 @@ import math
 import sys
 import time
 
-from ._webapp import serve
+from ._webapp import serve, web_app
 from .process import LAB_HOST
 
 
@@ -64,12 +64,7 @@ def _make_app(cfg: dict):
     async def on_cleanup(app):
         await state["session"].close()
 
-    app = web.Application()
-    app.router.add_get("/fanout", fanout)
-    app.router.add_get("/stats", stats)
-    app.on_startup.append(on_startup)
-    app.on_cleanup.append(on_cleanup)
-    return app
+    return web_app({"/fanout": fanout, "/stats": stats}, on_startup=on_startup, on_cleanup=on_cleanup)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -120,10 +120,20 @@ def _make_app(cfg: dict):
         if "redis" in state:
             await state["redis"].aclose()
 
+    return web_app({"/work": work, "/health": health}, on_startup=on_startup, on_cleanup=on_cleanup)
+
+
+def web_app(routes: dict, *, on_startup, on_cleanup):
+    """An aiohttp application that answers GET ``path`` with ``routes[path]`` and runs the two hooks.
+
+    ``on_startup(app)`` runs before it takes requests, ``on_cleanup(app)`` after it has stopped.
+    """
+    from aiohttp import web
+
     app = web.Application()
+    for path, handler in routes.items():
+        app.router.add_get(path, handler)
     app.on_startup.append(on_startup)
-    app.router.add_get("/work", work)
-    app.router.add_get("/health", health)
     app.on_cleanup.append(on_cleanup)
     return app
 
