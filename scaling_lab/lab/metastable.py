@@ -89,12 +89,9 @@ def open_loop_with_retries(url: str, arrivals, duration_s: float, *, timeout_s: 
 
     Parameters
     ----------
-    url : str
-        ``http://127.0.0.1:PORT/path`` (loopback only).
-    arrivals : ArrivalProcess
-        Law of the logical requests' schedule.
-    duration_s : float
-        Requests are scheduled in ``[0, duration_s)`` (at most 600 s).
+    url, arrivals, duration_s, max_requests, max_connections, realtime
+        As in :func:`.loadgen.open_loop`, for the logical requests; here ``duration_s`` is at
+        most 600 s and ``max_connections`` at most 900.
     timeout_s : float
         Seconds an attempt may take before the client gives up on it, in (0, 60].
     retry_policy : {"none", "naive", "backoff", "budget"}
@@ -107,10 +104,6 @@ def open_loop_with_retries(url: str, arrivals, duration_s: float, *, timeout_s: 
         Retry tokens per first attempt, in (0, 1]; the bucket holds ten seconds' worth.
     seed : int
         Seed of the schedule and of the jitter.
-    max_requests, max_connections : int
-        Hard caps on logical requests and on open connections.
-    realtime : bool
-        Run the generator thread under SCHED_FIFO 10 when allowed.
 
     Every loop is bounded: ``max_attempts`` per request, and the whole run is
     cancelled 5 s after the last request could have finished.
