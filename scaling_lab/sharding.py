@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from math import gcd
 
 import numpy as np
-from scipy import stats
 
 from .core.arrays import proportions
 from .core.validation import MAX_COUNT, MAX_ELEMENTS, MAX_INT, check_in_range, check_integer, check_nonnegative
@@ -108,6 +107,8 @@ def _prob_max_at_most(m: int, n: int, k: int) -> float:
     With independent Poisson(n/k) counts X_j, P(max <= m) = P(all X_j <= m, sum = n) / P(sum = n);
     the numerator is the x^n coefficient of (sum_{j<=m} p_j x^j)^k.
     """
+    from scipy import stats  # imported here: it takes about 0.4 s, and only these exact sums need it
+
     lam = n / k
     pmf = stats.poisson.pmf(np.arange(m + 1), lam)
     coef = _poly_pow_trunc(pmf, k, n)
@@ -156,6 +157,8 @@ def expected_max_load(n_keys: int, shards: int, *, method: str = "auto") -> floa
         return float(n)
     if method == "exact" and n > 20 * _EXACT_LIMIT:
         raise ValueError(f"n_keys must be <= {20 * _EXACT_LIMIT} for method='exact', got {n}")
+    from scipy import stats  # imported here: it takes about 0.4 s, and only these sums need it
+
     low = -(-n // k)  # ceil(n/k): the max is at least this
     sd = np.sqrt(n / k * (1 - 1 / k))
     if method == "exact" or (method == "auto" and n <= _EXACT_LIMIT):

@@ -10,7 +10,7 @@ Springer, 2007, §III.5a (sectioning) and §IV.4 (quantile estimation).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from .validation import MAX_COUNT, check_finite, check_integer, check_open_probability
 
@@ -32,7 +32,7 @@ def batch_means_ci(samples: np.ndarray, n_batches: int = 30, confidence: float =
     exp = int(np.frexp(np.max(np.abs(samples)))[1])  # scaled by a power of two: exact, and sums cannot overflow
     x = np.ldexp(samples, -exp)
     means = x[: size * n_batches].reshape(n_batches, size).mean(axis=1)
-    half = stats.t.ppf(0.5 + confidence / 2, n_batches - 1) * means.std(ddof=1) / np.sqrt(n_batches)
+    half = special.stdtrit(n_batches - 1, 0.5 + confidence / 2) * means.std(ddof=1) / np.sqrt(n_batches)
     return float(np.ldexp(x.mean(), exp)), float(np.ldexp(half, exp))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from ..core.statistics import batch_means_ci
 from ..core.validation import MAX_ELEMENTS, check_integer, check_invertible, check_nonnegative, check_positive
@@ -275,7 +275,7 @@ def simulate_closed_network(demands_s, think_time_s: float, users: int, *,
     counts[0] = size - 1
     xs = counts / durations
     x = (len(ends) - 1) / (ends[-1] - ends[0])
-    x_ci = stats.t.ppf(0.975, nb - 1) * xs.std(ddof=1) / np.sqrt(nb)
+    x_ci = special.stdtrit(nb - 1, 0.975) * xs.std(ddof=1) / np.sqrt(nb)
     return ClosedSimulationResult(float(x), float(x_ci), mr, mr_ci, len(resp))
 
 
