@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy import integrate, optimize, special, stats
+from scipy import integrate, optimize, special
 
 from .core.validation import (MAX_COUNT, MAX_ELEMENTS, check_fields, check_in_range, check_integer, check_nonnegative,
                               check_open_probability, check_positive, check_probability)
@@ -136,7 +136,7 @@ def max_of_k_lognormal_quantile(q, k, median_s, sigma):
     """
     m = check_positive(median_s, "median_s")
     s = check_positive(sigma, "sigma")
-    z = stats.norm.isf(_max_level_tail(q, k))
+    z = -special.ndtri(_max_level_tail(q, k))  # the standard normal quantile of the upper tail 1 - q^(1/k)
     with np.errstate(over="ignore"):  # exp past the float range: the quantile is inf (z > 0) or 0 (z < 0)
         return scalar_or_array(m * np.exp(s * z))
 
