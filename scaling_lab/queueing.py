@@ -380,6 +380,20 @@ class MMc(_LittlesLaw):
                 f"servers={self.servers!r})")
 
 
+class _DelayedMMc:
+    """A model whose latency is a fixed delay :math:`D` plus the response time :math:`T` of its M/M/c ``queue``."""
+
+    @property
+    def stable(self) -> bool:
+        """True while the queue keeps up (:math:`\\rho < 1`)."""
+        return bool(self.queue.stable)
+
+    def _quantile_after(self, delay_s: float, q):
+        """The q-quantile of :math:`D + T` in seconds, :math:`D + t_q`, for ``q`` in (0, 1)."""
+        q = check_open_probability(q, "q")
+        return scalar_or_array(delay_s + np.asarray(self.queue.response_quantile(q)))
+
+
 @dataclass(frozen=True)
 class MG1(_LittlesLaw):
     """An M/G/1 queue: Poisson arrivals, one FCFS server, any service-time distribution.

@@ -27,17 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core.validation import (
-    MAX_COUNT,
-    check_fields,
-    check_integer,
-    check_invertible,
-    check_nonnegative,
-    check_open_probability,
-    check_positive,
-    check_probability,
-)
-from .queueing import MMc
+from .core.validation import (MAX_COUNT, check_fields, check_integer, check_invertible, check_nonnegative,
+                              check_positive, check_probability)
+from .queueing import MMc, _DelayedMMc
 from .core.arrays import scalar_or_array
 
 __all__ = ["ReadScaling", "read_scaling", "ReplicationLag", "apply_thread_rate", "ReplicaLoss", "replica_loss"]
@@ -119,7 +111,7 @@ def read_scaling(read_fraction: float, replicas: int, *, primary_capacity_per_s:
 
 
 @dataclass(frozen=True)
-class ReplicationLag:
+class ReplicationLag(_DelayedMMc):
     """Lag of an asynchronous replica applying the primary's writes one at a time.
 
     An M/M/1 queue: writes arrive at ``write_rate`` per second, the replica's
@@ -161,11 +153,6 @@ class ReplicationLag:
         return MMc(self.write_rate, self.apply_rate, 1)
 
     @property
-    def stable(self) -> bool:
-        """True when the replica keeps up on average (:math:`\\lambda_w < \\mu`)."""
-        return bool(self.queue.stable)
-
-    @property
     def mean_lag(self) -> float:
         """:math:`E[L] = D + 1/(\\mu - \\lambda_w)` seconds (``inf`` if unstable)."""
         return float(self.network_delay_s + self.queue.mean_response)
@@ -183,9 +170,7 @@ class ReplicationLag:
 
     def lag_quantile(self, q):
         """The q-quantile of the lag in seconds, :math:`D + \\ln(1/(1-q))/(\\mu - \\lambda_w)`."""
-        q = check_open_probability(q, "q")
-        out = self.network_delay_s + np.asarray(self.queue.response_quantile(q))
-        return scalar_or_array(out)
+        return self._quantile_after(self.network_delay_s, q)
 
     @property
     def prob_behind(self) -> float:

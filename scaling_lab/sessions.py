@@ -33,18 +33,9 @@ from functools import partial
 import numpy as np
 from scipy import special
 
-from .core.validation import (
-    MAX_COUNT,
-    MAX_ELEMENTS,
-    check_fields,
-    check_integer,
-    check_invertible,
-    check_nonnegative,
-    check_open_probability,
-    check_positive,
-    check_probability,
-)
-from .queueing import MMc
+from .core.validation import (MAX_COUNT, MAX_ELEMENTS, check_fields, check_integer, check_invertible, check_nonnegative,
+                              check_positive, check_probability)
+from .queueing import MMc, _DelayedMMc
 from .core.arrays import scalar_or_array
 
 __all__ = [
@@ -254,7 +245,7 @@ def time_to_rebalance(mean_session_s, fraction: float = 0.9):
 
 
 @dataclass(frozen=True)
-class SessionStore:
+class SessionStore(_DelayedMMc):
     """A shared session store in front of a stateless web tier, modelled as an M/M/c queue.
 
     Every web request makes ``ops_per_request`` store operations (one read,
@@ -319,19 +310,13 @@ class SessionStore:
         return float(self.queue.utilization)
 
     @property
-    def stable(self) -> bool:
-        """True while the store keeps up (:math:`\\rho < 1`)."""
-        return bool(self.queue.stable)
-
-    @property
     def op_mean_latency(self) -> float:
         """Mean latency of one operation as the web server sees it, :math:`r + E[T]` seconds."""
         return float(self.rtt_s + self.queue.mean_response)
 
     def op_latency_quantile(self, q):
         """The q-quantile of one operation's latency, :math:`r + t_q` seconds."""
-        q = check_open_probability(q, "q")
-        return scalar_or_array(self.rtt_s + np.asarray(self.queue.response_quantile(q)))
+        return self._quantile_after(self.rtt_s, q)
 
     @property
     def mean_added_latency(self) -> float:
