@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Callable, Mapping
 
 import numpy as np
@@ -44,7 +44,7 @@ from .. import geography
 from ..availability import k_of_n_unavailability
 from ..backlog import burst_backlog, workers_for_drain_time
 from ..capacity import servers_needed
-from ..core.validation import MAX_COUNT, check_integer, check_nonnegative, check_probability
+from ..core.validation import MAX_COUNT, check_fields, check_integer, check_nonnegative, check_probability
 from ..datacenters import failover_shares
 from ..observability import metric_bytes_per_day, sampled_log_bytes_per_day
 from ..queueing import MMc
@@ -108,15 +108,9 @@ class Tier:
     def __post_init__(self):
         if self.chapter != "" and self.chapter not in CHAPTERS:
             raise ValueError(f"chapter must be '' or one of {CHAPTERS}, got {self.chapter!r}")
-        object.__setattr__(self, "count", check_integer(self.count, "count", minimum=0, maximum=MAX_COUNT,
-                                                        scalar=True))
-        object.__setattr__(self, "monthly_cost", float(check_nonnegative(self.monthly_cost, "monthly_cost",
-                                                                         scalar=True)))
-        if self.utilization is not None:
-            object.__setattr__(self, "utilization", float(check_nonnegative(self.utilization, "utilization",
-                                                                            scalar=True)))
-        object.__setattr__(self, "unavailability", float(check_probability(self.unavailability, "unavailability",
-                                                                           scalar=True)))
+        optional = {} if self.utilization is None else {"utilization": check_nonnegative}
+        check_fields(self, scalar=True, count=partial(check_integer, minimum=0, maximum=MAX_COUNT),
+                     monthly_cost=check_nonnegative, **optional, unavailability=check_probability)
 
     def __getattr__(self, name):
         return item_as_attribute(self, "values", name)
