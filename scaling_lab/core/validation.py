@@ -257,7 +257,7 @@ def check_fields(instance, *, scalar: bool = False, prefix: str = "", **checks) 
     is ``object.__setattr__(self, "rate", check_positive(self.rate, "rate", scalar=True))``
     and the same for ``delay_s``.  Each check is called as
     ``check(value, prefix + field, scalar=scalar)``; bind its other options with
-    :func:`functools.partial` (``partial(check_integer, minimum=0)``).  The first
+    ``functools.partial`` (``partial(check_integer, minimum=0)``).  The first
     field that fails raises its check's :class:`ValueError`.
     """
     for field, check in checks.items():
