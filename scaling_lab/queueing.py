@@ -183,27 +183,33 @@ def erlang_c(servers, offered_load):
     return scalar_or_array(np.clip(out, 0.0, 1.0))
 
 
-def _h(x: np.ndarray) -> np.ndarray:
-    """(1 - e^{-x}) / x, with h(0) = 1, stable for x near 0 and for x < 0."""
-    x = np.asarray(x, dtype=float)
-    small = np.abs(x) < 1e-12
-    safe = np.where(small, 1.0, x)
-    return np.where(small, 1.0 - x / 2.0, -np.expm1(-safe) / safe)
+def _response_tail_of(mu, theta, c_wait):
+    """t -> P(T > t) of M/M/c, unclipped, given μ, θ = cμ - λ and the Erlang C probability (1 where θ <= 0).
+
+    (e^{-θt} - e^{-μt})/(μ - θ) = t e^{-min(θ,μ)t} h(|θ-μ|t) with h(x) = (1 - e^{-x})/x (h(0) = 1):
+    no overflow, no cancellation.  What does not depend on t is computed once, for the
+    bisection of :meth:`MMc.response_quantile`; call the result under
+    ``np.errstate(over="ignore", invalid="ignore", divide="ignore")``.
+    """
+    slow = np.minimum(np.maximum(theta, 0.0), mu)
+    log_mu, gap, stable = np.log(mu), np.abs(theta - mu), theta > 0
+
+    def tail(t):
+        # mu t e^{-slow t} in log space: mu t alone overflows for t near the top of the float range.
+        decay = np.exp(log_mu + np.log(t) - slow * t)
+        x = gap * t
+        small = np.abs(x) < 1e-12
+        safe = np.where(small, 1.0, x)
+        h = np.where(small, 1.0 - x / 2.0, -np.expm1(-safe) / safe)
+        return np.where(stable, np.exp(-mu * t) + c_wait * decay * h, 1.0)
+
+    return tail
 
 
 def _response_tail(t, mu, theta, c_wait):
-    """P(T > t) of M/M/c given μ, θ = cμ - λ and the Erlang C probability (1 where θ <= 0).
-
-    (e^{-θt} - e^{-μt})/(μ - θ) = t e^{-min(θ,μ)t} h(|θ-μ|t): no overflow, no cancellation.
-    """
-    with np.errstate(over="ignore", invalid="ignore"):
-        slow = np.minimum(np.maximum(theta, 0.0), mu)
-        # mu t e^{-slow t} in log space: mu t alone overflows for t near the top of the float range.
-        with np.errstate(divide="ignore"):
-            decay = np.exp(np.log(mu) + np.log(t) - slow * t)
-        p = np.exp(-mu * t) + c_wait * decay * _h(np.abs(theta - mu) * t)
-        p = np.where(theta > 0, p, 1.0)
-    return np.clip(p, 0.0, 1.0)
+    """P(T > t) of M/M/c given μ, θ = cμ - λ and the Erlang C probability (see :func:`_response_tail_of`)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return np.clip(_response_tail_of(mu, theta, c_wait)(t), 0.0, 1.0)
 
 
 _QUEUE_CHECKS = {"arrival_rate": check_positive, "service_rate": check_positive,
@@ -366,13 +372,15 @@ class MMc(_LittlesLaw):
         rate = np.where(stable, np.minimum(mu, np.where(stable, theta, 1.0)), 1.0)
         lo = np.zeros(q.shape)
         hi = 2.0 * np.log(2.0 / (1.0 - q)) / rate
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            above = _response_tail(mid, mu, theta, c_wait) > 1.0 - q
-            lo = np.where(above, mid, lo)
-            hi = np.where(above, hi, mid)
-            if np.all(hi - lo <= 1e-13 * hi):
-                break
+        tail, level = _response_tail_of(mu, theta, c_wait), 1.0 - q
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(200):
+                mid = 0.5 * (lo + hi)
+                above = tail(mid) > level
+                lo = np.where(above, mid, lo)
+                hi = np.where(above, hi, mid)
+                if np.all(hi - lo <= 1e-13 * hi):
+                    break
         return scalar_or_array(np.where(stable, 0.5 * (lo + hi), np.inf))
 
     def __repr__(self) -> str:
