@@ -14,7 +14,7 @@ import numpy as np
 from scipy import special
 
 from .. import geography
-from ..availability import k_of_n_unavailability, primary_failover
+from ..availability import primary_failover
 from ..capacity import max_arrival_rate
 from ..core.validation import MAX_INT, check_in_range, check_open_probability, check_positive
 from ..sharding import expected_skew
@@ -117,13 +117,3 @@ def shard_unavailability(mttf_h: float, mttr_h: float, failover_s: float, replic
     if replicas == 0:
         return mttr_h / (mttf_h + mttr_h)
     return primary_failover(mttf_h, mttr_h, failover_s).unavailability
-
-
-def least_spares(needed: int, u: float, budget: float | None) -> int:
-    """Least n >= needed with P(fewer than ``needed`` of n machines up) <= budget (``needed`` without a budget)."""
-    if budget is None:
-        return needed
-    n = needed
-    while k_of_n_unavailability(needed, n, u) > budget:
-        n += 1
-    return n
