@@ -199,15 +199,15 @@ def redundant_pool(a: Assumptions, needed: int) -> tuple[int, float]:
     u = _server_unavailability(a)
     n = needed + spares_lost(a, needed)
     budget = tier_budget(a)
-    if budget is not None:  # the first n whose U meets the budget, looked for 64 counts at a time
-        while True:
-            counts = np.arange(n, n + 64)
-            meets = np.flatnonzero(~(k_of_n_unavailability(needed, counts, u) > budget))
-            if meets.size:
-                n = int(counts[meets[0]])
-                break
-            n += 64
-    return n, float(k_of_n_unavailability(needed, n, u)) if needed else 0.0
+    if not needed:
+        return n, 0.0
+    unavailable = k_of_n_unavailability(needed, n, u)
+    while budget is not None and unavailable > budget:  # the first n that meets it, looked for 64 at a time
+        counts = np.arange(n + 1, n + 65)
+        tried = k_of_n_unavailability(needed, counts, u)
+        i = next(iter(np.flatnonzero(~(tried > budget))), len(counts) - 1)
+        n, unavailable = int(counts[i]), tried[i]
+    return n, float(unavailable)
 
 
 def _usable(vcpu: float, a: Assumptions, per_vcpu: float = 1.0) -> int:
