@@ -22,6 +22,7 @@ element and the array's shape.
 from __future__ import annotations
 
 import numbers
+import reprlib
 
 import numpy as np
 from .arrays import scalar_or_array
@@ -97,15 +98,22 @@ def _show(value, bad: np.ndarray | None = None) -> str:
     return repr(item.item() if isinstance(item, np.generic) else item) + _where(arr, idx)
 
 
+def _holds_bool(value: list | tuple) -> bool:
+    """True if a list or tuple, nested or not, holds a boolean."""
+    return any(_holds_bool(x) if isinstance(x, (list, tuple)) else isinstance(x, (bool, np.bool_)) for x in value)
+
+
 def check_number(value, name: str, *, scalar: bool = False, allow_empty: bool = False) -> np.ndarray:
     """``value`` as a float array (0-d for a scalar) if it is made of real numbers; ±inf passes.
 
-    Rejects strings, booleans, ``None``, complex numbers and other objects, NaN,
+    Rejects strings, booleans (also inside a list: ``[True, 2.0]``), ``None``, complex numbers and other objects, NaN,
     any array when ``scalar``, and an empty array unless ``allow_empty``.
     """
     what = "a number" if scalar else "a number or an array of numbers"
     if isinstance(value, _NOT_NUMBERS):
         raise ValueError(f"{name} must be {what}, got {value!r}")
+    if isinstance(value, (list, tuple)) and _holds_bool(value):  # numpy would make [True, 2.0] [1.0, 2.0]
+        raise ValueError(f"{name} must be {what}, got a sequence holding a boolean: {reprlib.repr(value)}")
     try:
         raw = np.asarray(value)
         if raw.dtype.kind == "O" and any(isinstance(x, _NOT_NUMBERS) for x in raw.flat):

@@ -50,7 +50,7 @@ def test_integers_have_an_upper_bound_and_never_wrap():
 
 
 @pytest.mark.parametrize("bad", ["1", b"1", None, True, np.bool_(False), 1j, object(), [1, "a"], [[1, 2], [3]],
-                                 np.array(["1.0"]), np.array([True])])
+                                 np.array(["1.0"]), np.array([True]), [True, 2.0], (3, False), [[1.0], [np.bool_(True)]]])
 def test_wrong_types_are_rejected_by_name(bad):
     for check in (check_positive, check_nonnegative, check_probability, check_finite, check_integer):
         with pytest.raises(ValueError, match="^x must be"):
