@@ -7,9 +7,10 @@
    (jupyter-cache, ``_build/.jupyter_cache``). jupyter-cache keys a record on the
    notebook's code; this script adds every project file the chapter's kernel opened
    while it ran (the modules of ``scaling_lab`` it imported, the data it read), noted
-   by ``tools/kernel_reads.py``, with their SHA-256. A record whose notebook or any of
-   those files changed is dropped and the chapter re-executed, so a change in the
-   package never leaves the site stale and ``make clean`` is never needed for it.
+   by ``tools/kernel_reads.py``, with their SHA-256 (of a module's code without its
+   docstrings: see :func:`digest`). A record whose notebook or any of those files changed
+   is dropped and the chapter re-executed, so a change in the package never leaves the
+   site stale and ``make clean`` is never needed for it.
    Stale chapters run in parallel, one kernel per core, the longest first.
 2. **Rendering.** ``jupyter-book build -W -n --keep-going .`` (warnings are errors)
    reuses the cached outputs; ``book/_ext/execution_records.py`` makes Sphinx re-read a
@@ -23,6 +24,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import os
@@ -47,7 +49,31 @@ GENERATED = ("book/api/", "book/_static/journey.svg", "book/_stages.md")
 
 
 def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of what a file contributes to a chapter's outputs.
+
+    For Python source that is its code: the syntax tree without docstrings (comments,
+    blank lines and layout are not in it), so that editing the prose of the API
+    reference does not re-execute every chapter; no chapter prints a docstring. Any
+    other file (data), or source that does not parse, by its bytes.
+    """
+    data = path.read_bytes()
+    if path.suffix == ".py":
+        try:
+            data = _code_without_docstrings(data).encode()
+        except (SyntaxError, ValueError):
+            pass
+    return hashlib.sha256(data).hexdigest()
+
+
+def _code_without_docstrings(source: bytes) -> str:
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
 
 
 def _config() -> dict:

@@ -74,6 +74,26 @@ def test_a_changed_module_or_data_file_re_executes_the_chapter(project):
     assert len(cache.list_cache_records()) == 1  # stale records are dropped, not kept beside
 
 
+def test_a_module_digest_is_its_code_without_docstrings(tmp_path):
+    path = tmp_path / "m.py"
+    source = '"""Module."""\n\n\ndef f(x):\n    """Double."""\n    return 2 * x  # twice\n\n\nclass C:\n    """C."""\n'
+    path.write_text(source)
+    before = build_site.digest(path)
+    path.write_text(source.replace("Double.", "Twice x, in the same units.").replace("# twice", "# 2x")
+                    .replace('"""C."""', '"""A class.\n\n    More prose.\n    """'))
+    assert build_site.digest(path) == before  # prose and comments only: the chapters need not run
+    for change in (source.replace("2 * x", "3 * x"), source.replace('"""C."""', '"""C."""\n    A = 1'),
+                   source.replace('    return 2 * x', '    "Not a docstring: a statement after the first."\n    return 2 * x')):
+        path.write_text(change)
+        assert build_site.digest(path) != before
+    path.write_text(source.replace("return 2 * x", "return (\n        2 * x)"))
+    assert build_site.digest(path) == before  # layout is not code
+    (tmp_path / "d.csv").write_text("x\n1\n")
+    data = build_site.digest(tmp_path / "d.csv")
+    (tmp_path / "d.csv").write_text("x\n 1\n")
+    assert build_site.digest(tmp_path / "d.csv") != data  # data by its bytes
+
+
 def test_records_without_reads_are_stale(project):
     root, _ = project
     (root / "a.py").write_text("A = 1\n")
