@@ -34,6 +34,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -54,15 +55,19 @@ def digest(path: Path) -> str:
     For Python source that is its code: the syntax tree without docstrings (comments,
     blank lines and layout are not in it), so that editing the prose of the API
     reference does not re-execute every chapter; no chapter prints a docstring. Any
-    other file (data), or source that does not parse, by its bytes.
+    other file (data), or source that does not parse, by its bytes. A source's tree is
+    built once per content in a process (every chapter reads most of the package).
     """
     data = path.read_bytes()
-    if path.suffix == ".py":
-        try:
-            data = _code_without_docstrings(data).encode()
-        except (SyntaxError, ValueError):
-            pass
-    return hashlib.sha256(data).hexdigest()
+    return _code_digest(data) if path.suffix == ".py" else hashlib.sha256(data).hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _code_digest(source: bytes) -> str:
+    try:
+        return hashlib.sha256(_code_without_docstrings(source).encode()).hexdigest()
+    except (SyntaxError, ValueError):
+        return hashlib.sha256(source).hexdigest()
 
 
 def _code_without_docstrings(source: bytes) -> str:
