@@ -108,7 +108,7 @@ def k_of_n_unavailability(k, n, unavailability):
         raise ValueError(f"k must be in [1, n] (k <= n = {n!r}), got {k!r}")
     u = np.asarray(check_probability(unavailability, "unavailability"), dtype=float)
     # P(X >= m) = I_u(m, n - m + 1), the regularized incomplete beta function, m = n - k + 1
-    # (the same value as scipy.stats.binom.sf(n - k, n, u), about a hundred times faster).
+    # (the same value as scipy.stats.binom.sf(n - k, n, u), about forty times faster for one value).
     return scalar_or_array(special.betainc(np.asarray(n) - np.asarray(k) + 1, k, u))
 
 
