@@ -25,7 +25,7 @@ import plotly.graph_objects as go
 from ..cache import hit_ratio, zipf_popularity
 from ..presentation.plotting import COLORS
 from ._checks import check_choice
-from .replication import lag_model, summarize_lag_runs
+from .replication import lag_model, stalled_runs, summarize_lag_runs
 from .report import _pm
 
 __all__ = ["replication_lag_table", "replication_lag_figure", "stale_reads_table", "stale_reads_figure",
@@ -34,39 +34,18 @@ __all__ = ["replication_lag_table", "replication_lag_figure", "stale_reads_table
 # --------------------------------------------------------------------------- chapter 5
 
 
-#: A lag run whose median lag exceeds this (s) is set aside as a replica *stall*: at ρ ≤ 0.9 and the
-#: measured apply rate the M/M/1 lag's p99 stays under 0.2 s, so half the writes a quarter second late
-#: is the replica stopping, not queueing (the run is shown, counted in ``stalled``, not averaged).
-MAX_MEDIAN_LAG_S = 0.25
-
-
-def _stalled(runs: pd.DataFrame) -> pd.Series:
-    """The lag runs in which the replica stalled (median lag over ``MAX_MEDIAN_LAG_S``)."""
-    return runs["lag_p50"] > MAX_MEDIAN_LAG_S
-
-
 def _lag_summary(rec: dict) -> pd.DataFrame:
-    """The recorded lag runs summarized over the runs kept, with the model and the replay.
+    """The recorded lag runs through :func:`~scaling_lab.lab.replication.summarize_lag_runs`.
 
-    :func:`~scaling_lab.lab.replication.summarize_lag_runs` of the recorded
-    runs (it sets aside the runs whose writes went out late, counted in
-    ``set_aside``), without the runs in which the replica stalled (counted in
-    ``stalled``; all are kept where every run of a rate stalled), so that
-    the fixed delay is fitted on the replica's steady state.  A recording
-    without the per-run queue replay (``replay_queue_mean``) is read from its
-    stored summary.
+    It leaves out the runs in which the replica stalled (``stalled``) and those
+    whose writes went out late (``set_aside``), and adds the model and the
+    replay.  A recording without the per-run queue replay
+    (``replay_queue_mean``) is read from its stored summary.
     """
     runs = rec["runs"]
     if "replay_queue_mean" not in runs:
         return rec["summary"].assign(set_aside=rec["summary"].get("set_aside", 0), stalled=0)
-    runs = runs.assign(stalled=_stalled(runs))
-    kept = pd.concat([g if g["stalled"].all() else g[~g["stalled"]]
-                      for _, g in runs.groupby(["regime", "write_rate"], sort=False)])
-    out = summarize_lag_runs(kept.drop(columns="stalled"))
-    counts = runs.groupby(["regime", "write_rate"], sort=False)["stalled"].sum()
-    all_stalled = runs.groupby(["regime", "write_rate"], sort=False)["stalled"].all()
-    out["stalled"] = [0 if all_stalled[(r, w)] else int(counts[(r, w)]) for r, w in zip(out["regime"], out["write_rate"])]
-    return out
+    return summarize_lag_runs(runs)
 
 
 def _regime_models(rec: dict) -> pd.DataFrame:
@@ -130,7 +109,7 @@ def replication_lag_figure(rec: dict) -> go.Figure:
                         marker=dict(color=color, size=8), error_y=_error_bars(g["lag_mean"], g["lag_mean_ci"]),
                         legendgroup=regime)
         runs = rec["runs"][rec["runs"]["regime"] == regime]
-        stalled = _stalled(runs) if "replay_queue_mean" in rec["runs"] else pd.Series(False, index=runs.index)
+        stalled = stalled_runs(runs) if "replay_queue_mean" in rec["runs"] else pd.Series(False, index=runs.index)
         for mask, name, symbol in ((~stalled, "each run", "line-ew-open"), (stalled, "a run the replica stalled", "x")):
             if mask.any():
                 fig.add_scatter(x=runs.loc[mask, "write_rate"], y=runs.loc[mask, "lag_mean"] * 1e3, mode="markers",

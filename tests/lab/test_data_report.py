@@ -12,6 +12,7 @@ import pytest
 
 from scaling_lab.cache import hit_ratio, zipf_popularity
 from scaling_lab.lab import data_report as dr
+from scaling_lab.lab.replication import MAX_MEDIAN_LAG_S, stalled_runs
 from scaling_lab.lab.report import recorded
 from table_cells import cell_number
 
@@ -50,17 +51,17 @@ def test_lag_table_has_every_rate_and_the_model_is_mm1_plus_the_fitted_delay(lag
 def test_stalled_runs_are_counted_not_averaged(lag):
     """A run whose median lag is over a quarter second is a replica stall: the table counts it, the means leave it out."""
     runs, s = lag["runs"], dr._lag_summary(lag)
-    stalled = dr._stalled(runs)
+    stalled = stalled_runs(runs)
     assert int(s["stalled"].sum()) == int(stalled.sum())
     for _, r in s.iterrows():
         g = runs[(runs["regime"] == r["regime"]) & (runs["write_rate"] == r["write_rate"])]
-        kept = g[~dr._stalled(g)]
+        kept = g[~stalled_runs(g)]
         if r["stalled"] and not r["set_aside"]:
             assert r["repeats"] == len(kept) and r["lag_mean"] == pytest.approx(kept["lag_mean"].mean())
     t = dr.replication_lag_table(lag)
     assert (t["runs"].str.contains("stalled") == (s["stalled"] > 0).to_numpy()).all()
     # the M/M/1 lag at rho <= 0.9 and the measured apply rate: its p99 is far below the threshold
-    assert (s["model_p99"] < dr.MAX_MEDIAN_LAG_S).all()
+    assert (s["model_p99"] < MAX_MEDIAN_LAG_S).all()
 
 
 def test_loopback_lag_is_not_a_queue(lag):

@@ -18,7 +18,7 @@ import pytest
 from scaling_lab.lab import Postgres
 from scaling_lab.lab.replication import (
     REPLICA_PERIOD_S, REPLICA_QUOTA, measure_apply_rate, measure_commit_latency, measure_failover, measure_lag,
-    measure_stale_reads, summarize_lag_runs)
+    measure_stale_reads, stalled_runs, summarize_lag_runs)
 
 LOOPBACK_LAG_BOUND_S = 0.050
 PROMOTE_BOUND_S = 15.0
@@ -52,14 +52,33 @@ def test_lag_summary_sets_disturbed_runs_aside_and_fits_the_delay_where_the_rate
     d = 0.004  # M/M/1 at mu = 100: 1/(mu - lambda) = 20 ms at 50/s, 50 ms at 80/s
     runs = pd.DataFrame([_lag_run(50.0, d + 0.020, 0.01), _lag_run(50.0, d + 0.020, 0.02), _lag_run(50.0, 3.0, 1.5),
                          _lag_run(80.0, d + 0.050, 0.01), _lag_run(80.0, 2.0, 0.9), _lag_run(80.0, 1.0, 0.9)])
-    s = summarize_lag_runs(runs).set_index("write_rate")
-    assert list(s["repeats"]) == [2, 1] and list(s["set_aside"]) == [1, 2]
+    s = summarize_lag_runs(runs, max_median_lag_s=10.0).set_index("write_rate")  # no stalls: only lateness
+    assert list(s["repeats"]) == [2, 1] and list(s["set_aside"]) == [1, 2] and list(s["stalled"]) == [0, 0]
     assert s["delay_s"].tolist() == pytest.approx([d, d])
     assert s["model_mean"].tolist() == pytest.approx([d + 0.020, d + 0.050])
     assert s["lag_mean"].tolist() == pytest.approx(s["model_mean"].tolist())
     assert s["replay_mean"].tolist() == pytest.approx(s["model_mean"].tolist())
-    everything_disturbed = summarize_lag_runs(runs.assign(schedule_lag_p99=1.0))
+    everything_disturbed = summarize_lag_runs(runs.assign(schedule_lag_p99=1.0), max_median_lag_s=10.0)
     assert list(everything_disturbed["repeats"]) == [3, 3] and list(everything_disturbed["set_aside"]) == [0, 0]
+
+
+def test_lag_summary_leaves_stalled_runs_out_before_the_late_ones():
+    """A run whose median lag is over MAX_MEDIAN_LAG_S is a replica stall: counted, not averaged, not fitted."""
+    import pandas as pd
+
+    d = 0.004
+    runs = pd.DataFrame([_lag_run(50.0, d + 0.020, 0.01), _lag_run(50.0, d + 0.020, 0.02), _lag_run(50.0, 3.0, 1.5),
+                         _lag_run(80.0, d + 0.050, 0.01), _lag_run(80.0, 2.0, 0.01), _lag_run(80.0, d + 0.050, 0.9)])
+    assert stalled_runs(runs).tolist() == [False, False, True, False, True, False]
+    s = summarize_lag_runs(runs).set_index("write_rate")
+    assert list(s["stalled"]) == [1, 1] and list(s["set_aside"]) == [0, 1] and list(s["repeats"]) == [2, 1]
+    assert s["delay_s"].tolist() == pytest.approx([d, d])  # the stall did not move the fitted delay
+    all_stalled = summarize_lag_runs(runs.assign(lag_p50=1.0, schedule_lag_p99=0.01))
+    assert list(all_stalled["stalled"]) == [0, 0] and list(all_stalled["repeats"]) == [3, 3]  # shown, not dropped
+    with pytest.raises(ValueError, match="max_median_lag_s"):
+        summarize_lag_runs(runs, max_median_lag_s=-1.0)
+    with pytest.raises(ValueError, match="max_median_lag_s"):
+        stalled_runs(runs, float("nan"))
 
 
 @pytest.mark.lab
