@@ -48,8 +48,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from .core.validation import (MAX_COUNT, MAX_ELEMENTS, check_in_range, check_integer, check_nonnegative, check_positive,
-                              check_probability)
+from .core.validation import (MAX_COUNT, MAX_ELEMENTS, check_in_range, check_integer, check_nonnegative, check_popularity,
+                              check_positive, check_probability)
 from .queueing import MMc
 from .capacity import servers_needed
 from .core.compiled import HAVE_NUMBA, njit
@@ -172,7 +172,7 @@ def irm_trace(popularity, n_requests: int, *, seed: int | None = 0) -> np.ndarra
     numpy.ndarray of int64
         Item ids.
     """
-    p = _check_popularity(popularity)
+    p = check_popularity(popularity)
     n = check_integer(n_requests, "n_requests", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     rng = np.random.default_rng(seed)
     cdf = np.cumsum(p)
@@ -222,7 +222,7 @@ def characteristic_time(popularity, cache_size: int, policy: str = "lru") -> flo
     ----------
     Che, Tung and Wang (2002); Fricker, Robert and Roberts (2012).
     """
-    p = _check_popularity(popularity)
+    p = check_popularity(popularity)
     c = _check_cache_size(cache_size, len(p), scalar=True)
     if policy not in ("lru", "fifo", "random"):
         raise ValueError(f"policy must be 'lru', 'fifo' or 'random', got {policy!r}")
@@ -284,7 +284,7 @@ def hit_ratio(popularity, cache_size, policy: str = "lru"):
     E. Gelenbe, *A unified approach to the evaluation of a class of replacement
     algorithms*, IEEE Trans. Computers C-22(6), 1973.
     """
-    p = _check_popularity(popularity)
+    p = check_popularity(popularity)
     sizes = _check_cache_size(cache_size, len(p))
     if policy not in CACHE_POLICIES:
         raise ValueError(f"policy must be one of {CACHE_POLICIES}, got {policy!r}")
@@ -725,7 +725,7 @@ def simulate_hit_ratio(policy: str, cache_size: int, *, trace=None, popularity=N
     if trace is None:
         if n_requests is None:
             raise ValueError("n_requests is required with popularity")
-        p = _check_popularity(popularity)
+        p = check_popularity(popularity)
         n_catalogue = int(np.count_nonzero(p))
         t = irm_trace(p, n_requests, seed=rng)
     else:
@@ -867,13 +867,6 @@ def cache_failure(arrival_rate: float, hit_ratio: float, backend_service_rate: f
 # ---------------------------------------------------------------------------
 # Argument checks
 # ---------------------------------------------------------------------------
-def _check_popularity(popularity) -> np.ndarray:
-    p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
-    if p.size == 0 or not p.max() > 0:
-        raise ValueError("popularity must contain at least one positive value")
-    return proportions(p)
-
-
 def _check_trace(trace) -> np.ndarray:
     t = np.asarray(trace)
     if t.ndim != 1 or t.size == 0:
@@ -920,7 +913,7 @@ def ttl_cache_items(popularity, arrival_rate: float, ttl_s: float) -> float:
     ----------
     Fofack et al. (2012).
     """
-    p = _check_popularity(popularity)
+    p = check_popularity(popularity)
     lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
     t = check_nonnegative(ttl_s, "ttl_s", scalar=True)
     with np.errstate(over="ignore"):  # lambda_i T past the float range: the item is always cached
@@ -955,7 +948,7 @@ def effective_ttl_s(popularity, arrival_rate: float, ttl_s: float, cache_size: i
     ----------
     Fricker, Robert and Roberts (2012); Fofack et al. (2012).
     """
-    p = _check_popularity(popularity)
+    p = check_popularity(popularity)
     lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
     t = check_nonnegative(ttl_s, "ttl_s", scalar=True)
     c = _check_cache_size(check_integer(cache_size, "cache_size", minimum=1, maximum=MAX_COUNT, scalar=True), len(p))
@@ -975,7 +968,7 @@ def bounded_ttl_hit_ratio(popularity, arrival_rate: float, ttl_s: float, cache_s
     longer than the eviction time.  (An LRU cache keeps popular items a
     little longer; its hit ratio is a few points higher.)
     """
-    p = _check_popularity(popularity)
+    p = check_popularity(popularity)
     lam = check_positive(arrival_rate, "arrival_rate", scalar=True)
     t_eff = effective_ttl_s(p, lam, ttl_s, cache_size)
     with np.errstate(over="ignore", invalid="ignore"):  # lambda_i T past the float range: always a hit

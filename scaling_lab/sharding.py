@@ -33,8 +33,8 @@ from math import gcd
 
 import numpy as np
 
-from .core.arrays import proportions
-from .core.validation import MAX_COUNT, MAX_ELEMENTS, MAX_INT, check_in_range, check_integer, check_nonnegative
+from .core.validation import (MAX_COUNT, MAX_ELEMENTS, MAX_INT, check_in_range, check_integer, check_nonnegative,
+                              check_popularity)
 
 __all__ = [
     "SCHEMES",
@@ -203,11 +203,8 @@ def hot_shard_share(popularity, shards: int) -> float:
     shards : int
         :math:`k \\ge 1`.
     """
-    p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
-    if not p.max() > 0:
-        raise ValueError("popularity must contain a positive value")
+    p1 = check_popularity(popularity).max()
     k = check_integer(shards, "shards", minimum=1, maximum=MAX_COUNT, scalar=True)
-    p1 = proportions(p).max()
     return float(p1 + (1.0 - p1) / k)
 
 
@@ -218,10 +215,7 @@ def simulate_shard_shares(popularity, shards: int, *, n_trials: int = 100,
     Returns an array of shape ``(n_trials, shards)``; ``.max(axis=1)`` is
     the hottest shard per placement.
     """
-    p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
-    if not p.max() > 0:
-        raise ValueError("popularity must contain a positive value")
-    p = proportions(p)
+    p = check_popularity(popularity)
     k = check_integer(shards, "shards", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     t = check_integer(n_trials, "n_trials", minimum=1, maximum=MAX_ELEMENTS, scalar=True)
     rng = np.random.default_rng(seed)

@@ -25,7 +25,7 @@ import numbers
 import reprlib
 
 import numpy as np
-from .arrays import scalar_or_array
+from .arrays import proportions, scalar_or_array
 
 __all__ = [
     "MAX_INT",
@@ -42,6 +42,7 @@ __all__ = [
     "check_integer",
     "check_in_range",
     "check_fields",
+    "check_popularity",
 ]
 
 MAX_INT = 2**53
@@ -270,3 +271,15 @@ def check_fields(instance, *, scalar: bool = False, prefix: str = "", **checks) 
     """
     for field, check in checks.items():
         object.__setattr__(instance, field, check(getattr(instance, field), prefix + field, scalar=scalar))
+
+
+def check_popularity(value, name: str = "popularity") -> np.ndarray:
+    """``value`` as probabilities: nonnegative weights with at least one positive, flattened and normalized.
+
+    The weights need not sum to one (counts, or a truncated Zipf law); they are divided by their sum
+    (:func:`~scaling_lab.core.arrays.proportions`, which also takes a sum past the float range).
+    """
+    p = np.asarray(check_nonnegative(value, name), dtype=float).ravel()
+    if not p.max() > 0:
+        raise ValueError(f"{name} must contain at least one positive value")
+    return proportions(p)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..core.validation import check_in_range, check_integer, check_nonnegative, check_positive
+from ..core.validation import check_in_range, check_integer, check_nonnegative, check_popularity, check_positive
 
-__all__ = ["check_choice", "check_in_range", "check_integer", "check_nonnegative", "check_positive"]
+__all__ = ["check_choice", "check_in_range", "check_integer", "check_nonnegative", "check_popularity", "check_positive"]
 
 
 def check_choice(value, name: str, allowed) -> str:

@@ -120,8 +120,10 @@ def replication_lag_figure(rec: dict) -> go.Figure:
     return fig
 
 
-def _stale_model(rec: dict, regime: str, background_rate: float, delays_s) -> np.ndarray:
-    m = _regime_models(rec).loc[regime]
+def _stale_model(rec: dict, regime: str, background_rate: float, delays_s, models: pd.DataFrame | None = None
+                 ) -> np.ndarray:
+    """``stale_read_probability`` at ``delays_s`` of the lag model of ``regime`` (``models``: :func:`_regime_models`, once per table)."""
+    m = (_regime_models(rec) if models is None else models).loc[regime]
     return np.asarray(lag_model(background_rate, float(m["apply_rate"]), float(m["delay_s"]))
                       .stale_read_probability(np.asarray(delays_s, dtype=float)))
 
@@ -134,10 +136,10 @@ def stale_reads_table(rec: dict) -> pd.DataFrame:
     the model is ``stale_read_probability`` of the regime's lag model at that
     rate, with the fixed delay fitted as in :func:`replication_lag_table`.
     """
-    st = rec["stale_reads"]
+    st, models = rec["stale_reads"], _regime_models(rec)
     rows = []
     for _, r in st.iterrows():
-        model = float(_stale_model(rec, r["regime"], float(r["background_rate"]), [float(r["delay_s"])])[0])
+        model = float(_stale_model(rec, r["regime"], float(r["background_rate"]), [float(r["delay_s"])], models)[0])
         rows.append({"regime": r["regime"], "read after (ms)": f"{r['delay_s'] * 1e3:g}",
                      "background writes/s": f"{r['background_rate']:.0f}",
                      "stale, model": f"{model:.1%}",
@@ -148,12 +150,12 @@ def stale_reads_table(rec: dict) -> pd.DataFrame:
 
 def stale_reads_figure(rec: dict) -> go.Figure:
     """P(a read t ms after one's own commit misses it): the model's curve and the measured shares, both regimes."""
-    st = rec["stale_reads"]
+    st, models = rec["stale_reads"], _regime_models(rec)
     fig = go.Figure()
     grid = np.linspace(0.0, 60.0, 241)
     for i, (regime, g) in enumerate(st.groupby("regime", sort=False)):
         color = COLORS[i]
-        fig.add_scatter(x=grid, y=_stale_model(rec, regime, float(g["background_rate"].iloc[0]), grid / 1e3),
+        fig.add_scatter(x=grid, y=_stale_model(rec, regime, float(g["background_rate"].iloc[0]), grid / 1e3, models),
                         mode="lines", name=f"{regime}: model", line=dict(color=color, shape="hv"), legendgroup=regime)
         fig.add_scatter(x=g["delay_s"] * 1e3, y=g["stale_fraction"], mode="markers", name=f"{regime}: measured",
                         marker=dict(color=color, size=8), error_y=dict(array=g["stale_ci"]), legendgroup=regime)

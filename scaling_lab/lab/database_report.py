@@ -54,6 +54,11 @@ def _overhead(rec: dict) -> tuple[float, float]:
     return float(residual.mean()), _t_half(residual)
 
 
+def _overhead_shift(rec: dict) -> float:
+    """What to add to a model value the recording computed (with the service run's ``overhead_mean``), seconds."""
+    return _overhead(rec)[0] - float(rec["service"].iloc[0]["overhead_mean"])
+
+
 def _setup(rec: dict):
     st = rec["setup"].iloc[0]
     return float(st["web_service_s"]), int(st["web_workers"]), int(st["pool_size"])
@@ -104,7 +109,7 @@ def database_tier_table(rec: dict) -> pd.DataFrame:
     """
     rec = _check_database_tier(rec)
     s, svc = rec["summary"], rec["service"].iloc[0]
-    oh = _overhead(rec)[0]
+    shift = _overhead_shift(rec)
     pool = _setup(rec)[2]
     rows = []
     for _, r in s.iterrows():
@@ -112,7 +117,7 @@ def database_tier_table(rec: dict) -> pd.DataFrame:
         rows.append([f"{rate:.1f}", _ms(float(_freed_mean(rate, rec, svc["db_s_mean"], svc["db_s_scv"]))),
                      _ms(float(_freed_mean(rate, rec, r["meas_db_mean"], r["meas_db_scv"], r["meas_web_mean"]))),
                      _pm(r["replay_mean"], r["replay_mean_ci"]), _pm(r["meas_mean"], r["meas_mean_ci"]),
-                     f"{(r['sim_p99'] - svc['overhead_mean'] + oh) * 1e3:.0f}",
+                     f"{(r['sim_p99'] + shift) * 1e3:.0f}",
                      _pm(r["replay_p99"], r["replay_p99_ci"], digits=0), _pm(r["meas_p99"], r["meas_p99_ci"], digits=0),
                      _pm(r["meas_db_mean"], r["meas_db_mean_ci"]), f"{rate * r['meas_db_mean'] / pool:.0%}"])
     cols = pd.MultiIndex.from_tuples([("", "req/s"), ("mean (ms)", "model"), ("mean (ms)", "model, run's times"),
@@ -130,7 +135,7 @@ def database_blocking_table(rec: dict) -> pd.DataFrame:
     """
     rec = _check_database_tier(rec)
     b, svc = rec["blocking"], rec["service"].iloc[0]
-    shift = _overhead(rec)[0] - svc["overhead_mean"]  # the recorded models carry the service run's overhead
+    shift = _overhead_shift(rec)
     rows = []
     for _, r in b.iterrows():
         rows.append([f"{r['model_capacity']:.1f}",
@@ -195,14 +200,13 @@ def database_tier_figure(rec: dict) -> go.Figure:
     cap = float(setup["db_capacity"])
     rate = np.linspace(0.05 * cap, 0.95 * cap, 60)
     model = _freed_mean(rate, rec, svc["db_s_mean"], svc["db_s_scv"]) * 1e3
-    oh = _overhead(rec)[0]
     fig = go.Figure()
     fig.add_scatter(x=rate, y=model, mode="lines", name="mean, model (M/M/c + M/G/c)", line=dict(color=COLORS[0]))
     own = [float(_freed_mean(r["arrival_rate"], rec, r["meas_db_mean"], r["meas_db_scv"], r["meas_web_mean"]))
            for _, r in s.iterrows()]
     fig.add_scatter(x=s["arrival_rate"], y=np.asarray(own) * 1e3, mode="markers", name="mean, model with the run's times",
                     marker=dict(color=COLORS[0], symbol="diamond-open", size=10))
-    fig.add_scatter(x=s["arrival_rate"], y=(s["sim_p99"] - svc["overhead_mean"] + oh) * 1e3, mode="lines+markers",
+    fig.add_scatter(x=s["arrival_rate"], y=(s["sim_p99"] + _overhead_shift(rec)) * 1e3, mode="lines+markers",
                     name="p99, simulated", line=dict(color=COLORS[1], dash="dot"))
     for i, metric in enumerate(("mean", "p99")):
         fig.add_scatter(x=s["arrival_rate"], y=s[f"replay_{metric}"] * 1e3, mode="markers",

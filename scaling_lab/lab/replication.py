@@ -535,6 +535,17 @@ def stalled_runs(runs: pd.DataFrame, max_median_lag_s: float = MAX_MEDIAN_LAG_S)
     return runs["lag_p50"] > check_positive(max_median_lag_s, "max_median_lag_s", scalar=True)
 
 
+def _leave_out(runs: pd.DataFrame, flagged: pd.Series) -> tuple[pd.DataFrame, dict]:
+    """Per regime and write rate, the runs not ``flagged`` (all of them where every run is), and how many were left out."""
+    kept, left_out = [], {}
+    for key, g in runs.assign(_out=np.asarray(flagged, dtype=bool)).groupby(["regime", "write_rate"], sort=False):
+        out = g.pop("_out").to_numpy()
+        everyone = bool(out.all())
+        left_out[key] = 0 if everyone else int(out.sum())
+        kept.append(g if everyone else g[~out])
+    return pd.concat(kept), left_out
+
+
 def summarize_lag_runs(runs: pd.DataFrame, *, max_schedule_lag_s: float = MAX_SCHEDULE_LAG_S,
                        max_median_lag_s: float = MAX_MEDIAN_LAG_S) -> pd.DataFrame:
     """Per regime and write rate: means over the undisturbed runs (± 95 % t half-width), the model and the replay.
@@ -554,19 +565,8 @@ def summarize_lag_runs(runs: pd.DataFrame, *, max_schedule_lag_s: float = MAX_SC
     """
     max_schedule_lag_s = check_positive(max_schedule_lag_s, "max_schedule_lag_s")
     max_median_lag_s = check_positive(max_median_lag_s, "max_median_lag_s", scalar=True)
-    stalled, kept_steady = {}, []
-    for key, g in runs.assign(stalled=stalled_runs(runs, max_median_lag_s)).groupby(["regime", "write_rate"],
-                                                                                    sort=False):
-        everyone = bool(g["stalled"].all())
-        stalled[key] = 0 if everyone else int(g["stalled"].sum())
-        kept_steady.append(g if everyone else g[~g["stalled"]])
-    runs = pd.concat(kept_steady).drop(columns="stalled")
-    runs = runs.assign(disturbed=runs["schedule_lag_p99"] > max_schedule_lag_s)
-    kept = []
-    for _, g in runs.groupby(["regime", "write_rate"], sort=False):
-        clean = g[~g["disturbed"]]
-        kept.append(clean if len(clean) else g)
-    kept = pd.concat(kept)
+    steady, stalled = _leave_out(runs, stalled_runs(runs, max_median_lag_s))
+    kept, set_aside = _leave_out(steady, steady["schedule_lag_p99"] > max_schedule_lag_s)
     delays = {}
     for regime, g in kept.groupby("regime", sort=False):
         mu = float(g["apply_rate"].iloc[0])
@@ -576,9 +576,7 @@ def summarize_lag_runs(runs: pd.DataFrame, *, max_schedule_lag_s: float = MAX_SC
     for (regime, rate), g in kept.groupby(["regime", "write_rate"], sort=False):
         mu, d = float(g["apply_rate"].iloc[0]), delays[regime]
         g = g.assign(replay_mean=g["replay_queue_mean"] + max(0.0, d), replay_p99=g["replay_queue_p99"] + max(0.0, d))
-        row = {"regime": regime, "write_rate": rate, "repeats": len(g),
-               "set_aside": int(runs[(runs["regime"] == regime) & (runs["write_rate"] == rate)]["disturbed"].sum())
-               if not g["disturbed"].all() else 0}
+        row = {"regime": regime, "write_rate": rate, "repeats": len(g), "set_aside": set_aside[(regime, rate)]}
         for c in ("lag_mean", "lag_p50", "lag_p99", "replay_mean", "replay_p99", "visible_before_ack",
                   "replay_lag_mean", "replay_lag_null_fraction", "schedule_lag_p99", "achieved_rate"):
             row[c] = float(g[c].mean())

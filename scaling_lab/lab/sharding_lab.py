@@ -73,7 +73,7 @@ from scipy import integrate, stats
 from ..cache import irm_trace, zipf_popularity
 from ..sharding import (ConsistentHashRing, assign_shards, consistent_hash_share_cv, expected_skew, hash64, hot_shard_share,
                         keys_moved_fraction, resharding_cost)
-from ._checks import check_choice, check_in_range, check_integer, check_nonnegative
+from ._checks import check_choice, check_in_range, check_integer, check_popularity
 from .experiments import _t_half
 from .redis_server import Redis
 
@@ -267,10 +267,7 @@ def expected_hot_shard(popularity, shards: int, scheme: str = "consistent", *, n
     t = check_integer(n_trials, "n_trials", minimum=2, maximum=100_000)
     check_integer(seed, "seed", minimum=0)
     if popularity is not None:
-        p = np.asarray(check_nonnegative(popularity, "popularity"), dtype=float).ravel()
-        if not p.sum() > 0:
-            raise ValueError("popularity must contain a positive value")
-        popularity = p / p.sum()
+        popularity = check_popularity(popularity)
     if popularity is not None:
         model, name = k * hot_shard_share(popularity, k), "hot-key bound k(p1 + (1 - p1)/k)"
     elif scheme != "consistent":

@@ -151,3 +151,15 @@ def test_check_fields_checks_each_field_in_order_and_stores_the_checked_value():
     assert list(Tier([1, 2]).rates) == [1.0, 2.0]  # arrays pass unless scalar=True
     with pytest.raises(ValueError, match=r"^web\.rates must be in \(0, inf\)"):
         Tier([1, 0])
+
+
+def test_check_popularity_normalizes_weights_and_refuses_all_zero():
+    from scaling_lab.core.validation import check_popularity
+
+    assert check_popularity([[1.0, 3.0]]).tolist() == [0.25, 0.75]
+    big = check_popularity([1e308, 1e308, 0.0])  # a sum past the float range: the same proportions
+    assert big.tolist() == [0.5, 0.5, 0.0]
+    for bad, match in (([0.0, 0.0], "^popularity must contain at least one positive value"),
+                       ([1.0, -1.0], "^weights must be in"), ([], "^weights must hold")):
+        with pytest.raises(ValueError, match=match):
+            check_popularity(bad, "weights" if match.startswith("^weights") else "popularity")
